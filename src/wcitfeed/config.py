@@ -1,0 +1,201 @@
+"""Reading and checking the site settings file (``wcitfeed.toml``)."""
+
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from wcitfeed.errors import ConfigError, Problems, WcitfeedError
+from wcitfeed.model import Author, Site
+
+DEFAULT_CONFIG = Path("wcitfeed.toml")
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One key of the settings file: its expected type, default and meaning."""
+
+    kind: str
+    default: Any
+    doc: str
+
+
+# The single description of every key; README's "Settings" table follows it and a test
+# checks that each key is documented there.
+SETTINGS: dict[str, Setting] = {
+    "title": Setting("string", None, "Feed and page title. Required."),
+    "subtitle": Setting("string", "", "One sentence under the title; the RSS description."),
+    "base_url": Setting(
+        "string", None, "Absolute http(s) URL where output/ is published, ending in '/'. Required."
+    ),
+    "language": Setting("string", "en", "Language tag of the content, e.g. 'en' or 'fr-CA'."),
+    "timezone": Setting(
+        "string", "UTC", "IANA zone for dates written without an offset, e.g. 'Asia/Dubai'."
+    ),
+    "authors": Setting(
+        "list of tables", [], "Default authors: [[authors]] with name, and optional email, uri."
+    ),
+    "feed_limit": Setting("integer", 0, "Newest entries per feed; 0 keeps every post."),
+    "summary_length": Setting(
+        "integer", 300, "Characters of a summary made from the body when a post has none."
+    ),
+    "categories": Setting(
+        "table", {}, "Category key = label. When set, a post's category must be one of the keys."
+    ),
+    "rights": Setting("string", None, "Copyright or licence line for the feeds."),
+    "feed_id": Setting("string", None, "Permanent id of the feeds; defaults to base_url."),
+    "content": Setting("string", "content", "Folder of posts."),
+    "templates": Setting("string", "templates", "Folder of Jinja2 templates."),
+    "output": Setting("string", "output", "Folder the build writes."),
+}
+
+_TYPES: dict[str, Callable[[Any], bool]] = {
+    "string": lambda v: isinstance(v, str),
+    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "table": lambda v: isinstance(v, dict),
+    "list of tables": lambda v: isinstance(v, list) and all(isinstance(x, dict) for x in v),
+}
+
+_EXAMPLES = {
+    "string": 'key = "text"',
+    "integer": "key = 20",
+    "table": '[key] with lines like periodic = "Periodic Updates"',
+    "list of tables": '[[key]] with name = "..."',
+}
+
+
+def load_site(
+    config_path: Path | None = None,
+    *,
+    content_dir: Path | None = None,
+    templates_dir: Path | None = None,
+    output_dir: Path | None = None,
+) -> Site:
+    """Read the settings file and return the checked site settings.
+
+    Folders given as arguments win over those in the file; folders in the file are
+    relative to the file.
+    """
+    path = config_path or DEFAULT_CONFIG
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            "settings file not found (create it, or pass --config PATH)", path=path
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot be read: {exc}", path=path) from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line = _toml_error_line(str(exc))
+        raise ConfigError(f"is not valid TOML: {exc}", path=path, line=line) from None
+
+    problems: list[WcitfeedError] = []
+
+    def fail(key: str, message: str) -> None:
+        problems.append(ConfigError(message, path=path, line=_key_line(text, key), field=key))
+
+    for key in raw:
+        if key not in SETTINGS:
+            close = difflib.get_close_matches(key, SETTINGS, n=1)
+            hint = f"did you mean '{close[0]}'?" if close else "known keys: " + ", ".join(SETTINGS)
+            fail(key, f"is not a setting ({hint})")
+    values: dict[str, Any] = {}
+    for key, setting in SETTINGS.items():
+        value = raw.get(key, setting.default)
+        if value is None:
+            if setting.default is None and key in ("title", "base_url"):
+                fail(key, f"is required (write {_EXAMPLES[setting.kind].replace('key', key)})")
+            values[key] = None
+            continue
+        if not _TYPES[setting.kind](value):
+            example = _EXAMPLES[setting.kind].replace("key", key)
+            fail(key, f"must be a {setting.kind}, not {type(value).__name__} (write {example})")
+            continue
+        values[key] = value
+
+    base_url = values.get("base_url")
+    if isinstance(base_url, str):
+        if not re.match(r"^https?://[^/\s]+", base_url):
+            fail("base_url", "must be an absolute http(s) URL (write https://example.org/)")
+        elif not base_url.endswith("/"):
+            base_url += "/"
+    zone = ZoneInfo("UTC")
+    if isinstance(values.get("timezone"), str):
+        try:
+            zone = ZoneInfo(values["timezone"])
+        except (ZoneInfoNotFoundError, ValueError):
+            fail("timezone", f"'{values['timezone']}' is not an IANA zone (write 'Asia/Dubai')")
+    for key in ("feed_limit", "summary_length"):
+        if isinstance(values.get(key), int) and values[key] < 0:
+            fail(key, "must be 0 or more")
+    authors = _authors(values.get("authors") or [], lambda m: fail("authors", m))
+    categories = values.get("categories") or {}
+    for key, label in categories.items():
+        if not isinstance(label, str):
+            fail("categories", f"'{key}' must map to a label string (write {key} = \"Label\")")
+
+    if problems:
+        raise Problems(problems)
+
+    root = path.parent
+    return Site(
+        title=values["title"],
+        subtitle=values["subtitle"],
+        base_url=base_url or "",
+        language=values["language"],
+        timezone=zone,
+        authors=authors,
+        feed_limit=values["feed_limit"],
+        summary_length=values["summary_length"],
+        categories=tuple((k, str(v)) for k, v in categories.items()),
+        rights=values["rights"],
+        feed_id=values["feed_id"],
+        content_dir=content_dir or root / values["content"],
+        templates_dir=templates_dir or root / values["templates"],
+        output_dir=output_dir or root / values["output"],
+        source=path,
+    )
+
+
+def parse_authors(value: object, fail: Callable[[str], None]) -> tuple[Author, ...]:
+    """Turn a name, a {name, email, uri} table or a list of either into authors."""
+    items = value if isinstance(value, list) else [value]
+    return _authors(items, fail)
+
+
+def _authors(items: list[Any], fail: Callable[[str], None]) -> tuple[Author, ...]:
+    authors: list[Author] = []
+    for item in items:
+        if isinstance(item, str) and item.strip():
+            authors.append(Author(name=item.strip()))
+        elif isinstance(item, Mapping) and isinstance(item.get("name"), str):
+            unknown = set(item) - {"name", "email", "uri"}
+            if unknown:
+                fail(f"has unknown author field(s) {sorted(unknown)} (use name, email, uri)")
+                continue
+            authors.append(Author(name=item["name"], email=item.get("email"), uri=item.get("uri")))
+        else:
+            fail(f'entry {item!r} needs a name (write name = "Jane Doe")')
+    return tuple(authors)
+
+
+def _key_line(text: str, key: str) -> int | None:
+    """Find the line of a key in TOML text (tomllib keeps no positions)."""
+    pattern = re.compile(rf"^\s*(\[\[?\s*)?{re.escape(key)}\s*(=|\]\]?)")
+    for number, line in enumerate(text.splitlines(), start=1):
+        if pattern.match(line):
+            return number
+    return None
+
+
+def _toml_error_line(message: str) -> int | None:
+    match = re.search(r"line (\d+)", message)
+    return int(match.group(1)) if match else None

@@ -1,0 +1,266 @@
+"""Loading posts: Markdown files with YAML front matter in, checked ``Post`` records out.
+
+Every file is read and every problem collected before anything is reported, so an author
+fixing ten posts sees ten lines in one run.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any
+
+import yaml
+from frontmatter.default_handlers import YAMLHandler
+
+from wcitfeed.config import parse_authors
+from wcitfeed.errors import ContentError, Problems, WcitfeedError
+from wcitfeed.model import Post, Site
+
+FIELDS = {
+    "id": "permanent entry id, e.g. urn:uuid:… (required)",
+    "title": "title (required)",
+    "date": "publication date with offset, e.g. 2012-12-07T19:00:00+04:00 (required)",
+    "updated": "date of the last real change, same form as date",
+    "slug": "URL name; defaults to the file name",
+    "category": "one category key",
+    "tags": "list of tags",
+    "summary": "one or two plain-text sentences",
+    "author": "a name, a {name, email, uri} mapping or a list of these",
+    "draft": "true keeps the post out of every output",
+    "extra": "a mapping of your own keys, ignored by wcitfeed",
+}
+REQUIRED = ("id", "title", "date")
+SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+_HANDLER = YAMLHandler()
+
+
+def load_posts(site: Site) -> list[Post]:
+    """Read every ``*.md`` file below the content folder; raise ``Problems`` listing all faults."""
+    root = site.content_dir
+    if not root.is_dir():
+        raise Problems(
+            [ContentError("content folder not found (create it, or pass --content)", path=root)]
+        )
+    posts: list[Post] = []
+    problems: list[WcitfeedError] = []
+    for path in sorted(root.rglob("*.md")):
+        post, found = _load_post(path, root, site)
+        problems.extend(found)
+        if post is not None:
+            posts.append(post)
+    problems.extend(_duplicates(posts))
+    if problems:
+        raise Problems(problems)
+    return posts
+
+
+def _load_post(path: Path, root: Path, site: Site) -> tuple[Post | None, list[WcitfeedError]]:
+    problems: list[WcitfeedError] = []
+
+    def fail(message: str, line: int | None = None, field: str | None = None) -> None:
+        problems.append(ContentError(message, path=path, line=line, field=field))
+
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        fail(
+            "is not UTF-8 (convert it, e.g. iconv -f WINDOWS-1252 -t UTF-8, and save again)",
+            line,
+        )
+        return None, problems
+    # Accept what editors write: a byte-order mark and Windows line endings.
+    text = text.removeprefix("\ufeff").replace("\r\n", "\n")
+
+    if not _HANDLER.detect(text):
+        fail(
+            "has no front matter (begin the file with a line '---', then title:, date:, "
+            "id:, then a line '---')",
+            1,
+        )
+        return None, problems
+    boundaries = list(_HANDLER.FM_BOUNDARY.finditer(text))
+    if len(boundaries) < 2:
+        fail("front matter is not closed (add a line '---' after the last field)", 1)
+        return None, problems
+    opening, closing = boundaries[0], boundaries[1]
+    fm_text, body = text[opening.end() : closing.start()], text[closing.end() :]
+    # Line numbers in messages count from the top of the file, not of the front matter.
+    first_line = text.count("\n", 0, opening.end()) + 1
+    body_line = text.count("\n", 0, closing.end()) + 1
+    try:
+        meta = _HANDLER.load(fm_text)
+        lines = _field_lines(fm_text, first_line)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + first_line if mark is not None else 1
+        reason = getattr(exc, "problem", None) or "cannot be parsed"
+        fail(f"front matter is not valid YAML: {reason}", line)
+        return None, problems
+    if meta is None:
+        meta = {}
+    if not isinstance(meta, dict):
+        fail("front matter must be 'key: value' lines, not a single value", first_line)
+        return None, problems
+
+    for key in meta:
+        if key not in FIELDS:
+            close = difflib.get_close_matches(str(key), FIELDS, n=1)
+            hint = f"did you mean '{close[0]}'?" if close else "put your own keys under extra:"
+            fail(f"is not a front-matter field ({hint})", lines.get(key), str(key))
+    for key in REQUIRED:
+        if meta.get(key) in (None, ""):
+            fail(f"is missing (add {key}: {FIELDS[key]})", lines.get(key, first_line), key)
+
+    def text_field(key: str) -> str | None:
+        value = meta.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, str | int | float) or isinstance(value, bool):
+            fail(f"must be text, not {type(value).__name__}", lines.get(key), key)
+            return None
+        return str(value).strip() or None
+
+    def date_field(key: str) -> datetime | None:
+        if meta.get(key) is None:
+            return None
+        return _parse_date(meta[key], site, lambda m: fail(m, lines.get(key), key))
+
+    post_id = text_field("id")
+    title = text_field("title")
+    published = date_field("date")
+    updated = date_field("updated")
+    if published and updated and updated < published:
+        fail(
+            "is before 'date' (an update cannot precede publication)",
+            lines.get("updated"),
+            "updated",
+        )
+
+    slug = text_field("slug") or _slugify(path.stem)
+    if not SLUG_RE.match(slug):
+        fail(
+            f"'{slug}' may hold only a-z, 0-9, '-' and '_' (write slug: my-post)",
+            lines.get("slug", 1),
+            "slug",
+        )
+
+    category = text_field("category")
+    if category is None and path.parent != root:
+        category = path.relative_to(root).parts[0]
+    keys = [k for k, _ in site.categories]
+    if category is not None and keys and category not in keys:
+        close = difflib.get_close_matches(category, keys, n=1)
+        hint = f"did you mean '{close[0]}'?" if close else "use one of " + ", ".join(keys)
+        fail(
+            f"'{category}' is not a category of this site ({hint})",
+            lines.get("category", 1),
+            "category",
+        )
+
+    tags = _tags(meta.get("tags"), lambda m: fail(m, lines.get("tags"), "tags"))
+    authors = site.authors
+    if meta.get("author") is not None:
+        authors = parse_authors(meta["author"], lambda m: fail(m, lines.get("author"), "author"))
+    draft = meta.get("draft", False)
+    if not isinstance(draft, bool):
+        fail("must be true or false", lines.get("draft"), "draft")
+    if "extra" in meta and not isinstance(meta["extra"], dict):
+        fail(
+            "must be a mapping (write extra: then indented key: value lines)",
+            lines.get("extra"),
+            "extra",
+        )
+    if not body.strip():
+        fail(
+            "has no text after the front matter (write the update below the closing '---')",
+            body_line,
+        )
+
+    if problems or post_id is None or title is None or published is None:
+        return None, problems
+    return Post(
+        source=path,
+        id=post_id,
+        title=title,
+        slug=slug,
+        date=published,
+        updated=updated,
+        category=category,
+        tags=tags,
+        summary=text_field("summary"),
+        authors=authors,
+        draft=bool(draft),
+        body=body,
+    ), problems
+
+
+def _field_lines(fm_text: str, first_line: int) -> dict[Any, int]:
+    """Map each top-level front-matter key to its line in the file."""
+    node = yaml.compose(fm_text, Loader=yaml.SafeLoader)
+    if not isinstance(node, yaml.MappingNode):
+        return {}
+    return {k.value: k.start_mark.line + first_line for k, _ in node.value}
+
+
+def _parse_date(value: object, site: Site, fail: Callable[[str], None]) -> datetime | None:
+    example = "write 2012-12-07T19:00:00+04:00"
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, date):
+        parsed = datetime.combine(value, time(0, 0))
+    elif isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.strip())
+        except ValueError:
+            fail(f"'{value}' is not a date ({example})")
+            return None
+    else:
+        fail(f"must be a date, not {type(value).__name__} ({example})")
+        return None
+    if parsed.tzinfo is None:
+        # Dates without an offset are wall-clock time in the site's zone.
+        parsed = parsed.replace(tzinfo=site.timezone)
+    # Whole seconds: some readers drop the offset of a time with a fraction.
+    return parsed.replace(microsecond=0)
+
+
+def _tags(value: object, fail: Callable[[str], None]) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    items = value if isinstance(value, list) else [value]
+    tags: list[str] = []
+    for item in items:
+        if isinstance(item, str | int | float) and not isinstance(item, bool) and str(item).strip():
+            tags.append(str(item).strip())
+        else:
+            fail(f"entry {item!r} is not a tag (write tags: [one, two])")
+    return tuple(dict.fromkeys(tags))
+
+
+def _slugify(stem: str) -> str:
+    return re.sub(r"[^a-z0-9_]+", "-", stem.lower()).strip("-") or "post"
+
+
+def _duplicates(posts: list[Post]) -> list[WcitfeedError]:
+    problems: list[WcitfeedError] = []
+    for field in ("id", "slug"):
+        seen: dict[str, Post] = {}
+        for post in posts:
+            key = getattr(post, field)
+            if key in seen:
+                problems.append(
+                    ContentError(
+                        f"'{key}' is already used by {seen[key].source} (give each post its own)",
+                        path=post.source,
+                        field=field,
+                    )
+                )
+            else:
+                seen[key] = post
+    return problems

@@ -1,0 +1,82 @@
+"""Typed, frozen records that flow through the pipeline: settings, posts, rendered posts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+
+@dataclass(frozen=True)
+class Author:
+    """A person or organisation credited for a post or a feed."""
+
+    name: str
+    email: str | None = None
+    uri: str | None = None
+
+
+@dataclass(frozen=True)
+class Site:
+    """The settings of one site, read from ``wcitfeed.toml``."""
+
+    title: str
+    subtitle: str
+    base_url: str
+    language: str
+    timezone: ZoneInfo
+    authors: tuple[Author, ...]
+    feed_limit: int
+    summary_length: int
+    categories: tuple[tuple[str, str], ...]
+    rights: str | None
+    feed_id: str | None
+    content_dir: Path
+    templates_dir: Path
+    output_dir: Path
+    source: Path | None
+
+    def category_label(self, key: str | None) -> str:
+        """Return the human name of a category key (the key itself when none is set)."""
+        if key is None:
+            return ""
+        return dict(self.categories).get(key, key)
+
+    def url(self, path: str) -> str:
+        """Return the absolute URL of a path below the site's base URL."""
+        return self.base_url + path.lstrip("/")
+
+
+@dataclass(frozen=True)
+class Post:
+    """One update as its author wrote it: front matter checked, body still Markdown."""
+
+    source: Path
+    id: str
+    title: str
+    slug: str
+    date: datetime
+    updated: datetime | None
+    category: str | None
+    tags: tuple[str, ...]
+    summary: str | None
+    authors: tuple[Author, ...]
+    draft: bool
+    body: str
+
+    @property
+    def last_modified(self) -> datetime:
+        """Return when the post last changed: ``updated`` if given, else ``date``."""
+        return self.updated or self.date
+
+
+@dataclass(frozen=True)
+class RenderedPost:
+    """A post with its HTML: the body for feeds and the fragment for embedding."""
+
+    post: Post
+    url: str
+    body_html: str
+    summary: str
+    fragment_html: str
