@@ -92,7 +92,7 @@ def _load_post(path: Path, root: Path, site: Site) -> tuple[Post | None, list[Wc
     fm_text, body = text[opening.end() : closing.start()], text[closing.end() :]
     # Line numbers in messages count from the top of the file, not of the front matter.
     first_line = text.count("\n", 0, opening.end()) + 1
-    body_line = text.count("\n", 0, closing.end()) + 1
+    closing_line = text.count("\n", 0, closing.start()) + 1
     try:
         meta = _HANDLER.load(fm_text)
         lines = _field_lines(fm_text, first_line)
@@ -100,6 +100,9 @@ def _load_post(path: Path, root: Path, site: Site) -> tuple[Post | None, list[Wc
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + first_line if mark is not None else 1
         reason = getattr(exc, "problem", None) or "cannot be parsed"
+        context, start = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+        if context and start is not None and start.line + first_line != line:
+            reason += f" ({context} that starts on line {start.line + first_line})"
         fail(f"front matter is not valid YAML: {reason}", line)
         return None, problems
     if meta is None:
@@ -179,7 +182,7 @@ def _load_post(path: Path, root: Path, site: Site) -> tuple[Post | None, list[Wc
     if not body.strip():
         fail(
             "has no text after the front matter (write the update below the closing '---')",
-            body_line,
+            closing_line,
         )
 
     if problems or post_id is None or title is None or published is None:

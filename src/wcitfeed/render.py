@@ -20,7 +20,10 @@ from wcitfeed.model import Post, RenderedPost, Site
 
 # Raw HTML is let through the Markdown renderer and then cleaned by nh3, so authors keep
 # <figure> or <sup> while scripts, event handlers and javascript: URLs never reach a reader.
+# GitHub's "tagfilter" extension is left out: it would show a <script> as visible text,
+# where nh3 removes it whole.
 _MARKDOWN_OPTIONS = Options.CMARK_OPT_UNSAFE
+_MARKDOWN_EXTENSIONS = ["table", "strikethrough", "autolink", "tasklist"]
 _TAG_RE = re.compile(r"<[^>]+>")
 _SPACE_RE = re.compile(r"\s+")
 _FIRST_PARAGRAPH_RE = re.compile(r"<p>(.*?)</p>", re.DOTALL)
@@ -30,7 +33,9 @@ TEMPLATES = ("fragment.html", "entry.html", "post.html", "index.html")
 
 def markdown_to_html(markdown: str) -> str:
     """Render CommonMark (with GitHub's tables and strikethrough) to sanitised HTML."""
-    rendered = cmarkgfm.github_flavored_markdown_to_html(markdown, options=_MARKDOWN_OPTIONS)
+    rendered = cmarkgfm.markdown_to_html_with_extensions(
+        markdown, options=_MARKDOWN_OPTIONS, extensions=_MARKDOWN_EXTENSIONS
+    )
     return nh3.clean(rendered)
 
 
@@ -149,7 +154,9 @@ def render_posts(
             RenderedPost(
                 post=post,
                 url=url,
-                body_html=render_template(templates["entry.html"], site.templates_dir, **context),
+                body_html=render_template(
+                    templates["entry.html"], site.templates_dir, **context
+                ).strip(),
                 summary=summary,
                 fragment_html=fragment,
             )

@@ -1,0 +1,58 @@
+"""Shared fixtures: the repository's own site, built into a temporary folder."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from wcitfeed.cli import main
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+SITES = Path(__file__).resolve().parent / "sites"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--regen-golden",
+        action="store_true",
+        help="rewrite tests/sites/*/expected from the current build instead of comparing",
+    )
+
+
+@pytest.fixture
+def run_cli() -> Callable[..., Result]:
+    """Run the wcitfeed command line in-process and return click's result."""
+
+    def run(*args: str | Path) -> Result:
+        return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+    return run
+
+
+@pytest.fixture
+def site_copy(tmp_path: Path) -> Path:
+    """A copy of the repository's site (settings, content, templates) to build and edit."""
+    root = tmp_path / "site"
+    root.mkdir()
+    shutil.copy(REPO / "wcitfeed.toml", root)
+    shutil.copytree(REPO / "content", root / "content")
+    shutil.copytree(REPO / "templates", root / "templates")
+    return root
+
+
+@pytest.fixture(scope="session")
+def built_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The repository's own content built once into a temporary output folder."""
+    out = tmp_path_factory.mktemp("output")
+    result = CliRunner().invoke(
+        main,
+        ["build", "--config", str(REPO / "wcitfeed.toml"), "--output", str(out)],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    return out
