@@ -1,0 +1,43 @@
+# The two commands of the README:
+#   make build   set up (first time) and build content/ into output/
+#   make test    set up (first time, including Debian's feed readers) and run every check
+VENV ?= .venv
+PYTHON ?= python3
+BIN = $(VENV)/bin
+# Independent feed readers and validators the tests run against our output.
+DEBIAN_TOOLS = libxml2-utils jing newsboat sfeed sqlite3
+
+.PHONY: build test lint system-tools bench
+
+build: $(VENV)/.installed
+	$(BIN)/wcitfeed build
+
+test: $(VENV)/.installed-test system-tools lint
+	$(BIN)/python -m pytest
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $@
+
+system-tools:
+	@missing=""; \
+	for tool in xmllint jing newsboat sfeed sqlite3; do \
+	  command -v $$tool >/dev/null 2>&1 || missing="$$missing $$tool"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages for:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends $(DEBIAN_TOOLS); \
+	fi
