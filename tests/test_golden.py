@@ -37,3 +37,11 @@ def test_fixture_site_matches_golden_files(
     assert sorted(built) == sorted(expected)
     for name, data in expected.items():
         assert built[name] == data, f"{name} differs from tests/sites/{site}/expected/{name}"
+
+
+def test_golden_feeds_pass_every_checker() -> None:
+    """The expected files themselves are valid: a golden file must never enshrine a bad feed."""
+    from tests.test_feed_set import check_feeds, feed_files
+
+    proc = check_feeds(feed_files(SITES / "basic" / "expected"))
+    assert proc.returncode == 0, proc.stdout[-4000:]

@@ -81,16 +81,19 @@ def build_command(
       wcitfeed build --output public/
     """
     result = _run(build, Paths(config, content, templates, output))
-    report = result.report
+    report, generated = result.report, result.generated
     assert report is not None
+    out = generated.site.output_dir
     if verbose:
         for rel in report.written:
-            click.echo(f"wrote {result.site.output_dir / rel}")
+            click.echo(f"wrote {out / rel}")
         for rel in report.removed:
-            click.echo(f"removed {result.site.output_dir / rel}")
+            click.echo(f"removed {out / rel}")
+        for url in result.pinged:
+            click.echo(f"pinged hub for {url}")
     if report.changed or verbose:
         click.echo(
-            f"Built {result.posts} posts into {result.site.output_dir}: "
+            f"Built {generated.posts} posts into {out}: "
             f"{len(report.written)} written, {len(report.removed)} removed, "
             f"{len(report.unchanged)} unchanged."
         )
@@ -110,13 +113,14 @@ def check_command(
       wcitfeed check --content drafts/
     """
     result = _run(check, Paths(config, content, templates, output))
-    click.echo(f"OK: {result.posts} posts, {len(result.files)} files would be built.")
+    generated = result.generated
+    click.echo(f"OK: {generated.posts} posts, {len(generated.files)} files would be built.")
 
 
 def _run(step: Callable[[Paths], BuildResult], paths: Paths) -> BuildResult:
     """Run a pipeline step; print each input problem as one line and exit 1 on any."""
     try:
-        return step(paths)
+        result = step(paths)
     except Problems as problems:
         for problem in problems.problems:
             click.echo(f"Error: {problem}", err=True)
@@ -124,3 +128,6 @@ def _run(step: Callable[[Paths], BuildResult], paths: Paths) -> BuildResult:
     except WcitfeedError as error:
         click.echo(f"Error: {error}", err=True)
         sys.exit(1)
+    for warning in result.warnings:
+        click.echo(f"Warning: {warning}", err=True)
+    return result

@@ -15,6 +15,8 @@ from wcitfeed.errors import ConfigError, Problems, WcitfeedError
 from wcitfeed.model import Author, Site
 
 DEFAULT_CONFIG = Path("wcitfeed.toml")
+FORMATS = ("atom", "rss", "json")
+FEED_KINDS = ("site", "categories", "tags")
 
 
 @dataclass(frozen=True)
@@ -41,7 +43,19 @@ SETTINGS: dict[str, Setting] = {
     "authors": Setting(
         "list of tables", [], "Default authors: [[authors]] with name, and optional email, uri."
     ),
-    "feed_limit": Setting("integer", 0, "Newest entries per feed; 0 keeps every post."),
+    "feed_limit": Setting(
+        "integer", 50, "Newest entries in each live feed; older ones go to archives. 0: no limit."
+    ),
+    "feed_max_bytes": Setting(
+        "integer", 1_000_000, "Byte budget of a live feed; it carries fewer entries to stay under."
+    ),
+    "formats": Setting("list of strings", list(FORMATS), "Feed formats to build: atom, rss, json."),
+    "feeds": Setting(
+        "list of strings", list(FEED_KINDS), "Feeds to build: site, categories, tags."
+    ),
+    "hub": Setting("string", None, "WebSub hub URL: advertised in feeds and pinged on change."),
+    "icon": Setting("string", None, "Square icon for readers: URL or path below base_url."),
+    "logo": Setting("string", None, "Wide logo for readers: URL or path below base_url."),
     "summary_length": Setting(
         "integer", 300, "Characters of a summary made from the body when a post has none."
     ),
@@ -60,6 +74,7 @@ _TYPES: dict[str, Callable[[Any], bool]] = {
     "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
     "table": lambda v: isinstance(v, dict),
     "list of tables": lambda v: isinstance(v, list) and all(isinstance(x, dict) for x in v),
+    "list of strings": lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
 }
 
 _EXAMPLES = {
@@ -67,6 +82,7 @@ _EXAMPLES = {
     "integer": "key = 20",
     "table": '[key] with lines like periodic = "Periodic Updates"',
     "list of tables": '[[key]] with name = "..."',
+    "list of strings": 'key = ["a", "b"]',
 }
 
 
@@ -133,10 +149,20 @@ def load_site(
             zone = ZoneInfo(values["timezone"])
         except (ZoneInfoNotFoundError, ValueError):
             fail("timezone", f"'{values['timezone']}' is not an IANA zone (write 'Asia/Dubai')")
-    for key in ("feed_limit", "summary_length"):
+    for key in ("feed_limit", "summary_length", "feed_max_bytes"):
         if isinstance(values.get(key), int) and values[key] < 0:
             fail(key, "must be 0 or more")
+    for key, allowed in (("formats", FORMATS), ("feeds", FEED_KINDS)):
+        for item in values.get(key) or []:
+            if item not in allowed:
+                fail(key, f"has '{item}', which is not one of {', '.join(allowed)}")
+    hub = values.get("hub")
+    if isinstance(hub, str) and not re.match(r"^https?://[^/\s]+", hub):
+        fail("hub", 'must be an absolute http(s) URL (write hub = "https://hub.example/")')
     authors = _authors(values.get("authors") or [], lambda m: fail("authors", m))
+    if not authors and isinstance(values.get("title"), str):
+        # Atom needs an author for every entry; the site itself is the fallback.
+        authors = (Author(name=values["title"]),)
     categories = values.get("categories") or {}
     for key, label in categories.items():
         if not isinstance(label, str):
@@ -158,6 +184,12 @@ def load_site(
         categories=tuple((k, str(v)) for k, v in categories.items()),
         rights=values["rights"],
         feed_id=values["feed_id"],
+        feed_max_bytes=values["feed_max_bytes"],
+        formats=tuple(dict.fromkeys(values["formats"])),
+        feeds=tuple(dict.fromkeys(values["feeds"])),
+        hub=hub,
+        icon=values["icon"],
+        logo=values["logo"],
         content_dir=content_dir or root / values["content"],
         templates_dir=templates_dir or root / values["templates"],
         output_dir=output_dir or root / values["output"],

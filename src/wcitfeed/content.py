@@ -18,7 +18,7 @@ from frontmatter.default_handlers import YAMLHandler
 
 from wcitfeed.config import parse_authors
 from wcitfeed.errors import ContentError, Problems, WcitfeedError
-from wcitfeed.model import Post, Site
+from wcitfeed.model import Post, Site, slugify
 
 FIELDS = {
     "id": "permanent entry id, e.g. urn:uuid:… (required)",
@@ -31,15 +31,24 @@ FIELDS = {
     "summary": "one or two plain-text sentences",
     "author": "a name, a {name, email, uri} mapping or a list of these",
     "draft": "true keeps the post out of every output",
+    "image": "picture for feed readers: a URL or a path like the body's links",
     "extra": "a mapping of your own keys, ignored by wcitfeed",
 }
 REQUIRED = ("id", "title", "date")
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+# Characters XML 1.0 forbids (C0 controls but tab and newlines, lone surrogates, U+FFFE/F)
+# and the C1 controls it discourages: they never reach a feed.
+FORBIDDEN_RE = re.compile(
+    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff\ufffe\uffff]"
+)
 _HANDLER = YAMLHandler()
 
 
-def load_posts(site: Site) -> list[Post]:
-    """Read every ``*.md`` file below the content folder; raise ``Problems`` listing all faults."""
+def load_posts(site: Site) -> tuple[list[Post], list[WcitfeedError]]:
+    """Read every ``*.md`` file below the content folder.
+
+    Return the posts and warnings (characters removed); raise ``Problems`` listing every fault.
+    """
     root = site.content_dir
     if not root.is_dir():
         raise Problems(
@@ -47,18 +56,21 @@ def load_posts(site: Site) -> list[Post]:
         )
     posts: list[Post] = []
     problems: list[WcitfeedError] = []
+    warnings: list[WcitfeedError] = []
     for path in sorted(root.rglob("*.md")):
-        post, found = _load_post(path, root, site)
+        post, found = _load_post(path, root, site, warnings)
         problems.extend(found)
         if post is not None:
             posts.append(post)
     problems.extend(_duplicates(posts))
     if problems:
         raise Problems(problems)
-    return posts
+    return posts, warnings
 
 
-def _load_post(path: Path, root: Path, site: Site) -> tuple[Post | None, list[WcitfeedError]]:
+def _load_post(
+    path: Path, root: Path, site: Site, warnings: list[WcitfeedError]
+) -> tuple[Post | None, list[WcitfeedError]]:
     problems: list[WcitfeedError] = []
 
     def fail(message: str, line: int | None = None, field: str | None = None) -> None:
@@ -76,6 +88,7 @@ def _load_post(path: Path, root: Path, site: Site) -> tuple[Post | None, list[Wc
         return None, problems
     # Accept what editors write: a byte-order mark and Windows line endings.
     text = text.removeprefix("\ufeff").replace("\r\n", "\n")
+    text = _remove_forbidden(text, path, warnings)
 
     if not _HANDLER.detect(text):
         fail(
@@ -110,6 +123,19 @@ def _load_post(path: Path, root: Path, site: Site) -> tuple[Post | None, list[Wc
     if not isinstance(meta, dict):
         fail("front matter must be 'key: value' lines, not a single value", first_line)
         return None, problems
+    # YAML escapes such as "\x07" or "\ud800" can make forbidden characters after parsing.
+    for key, value in meta.items():
+        cleaned = _clean_value(value)
+        if cleaned != value:
+            meta[key] = cleaned
+            warnings.append(
+                ContentError(
+                    "had characters XML forbids (written as escapes); they were removed",
+                    path=path,
+                    line=lines.get(key),
+                    field=str(key),
+                )
+            )
 
     for key in meta:
         if key not in FIELDS:
@@ -145,7 +171,7 @@ def _load_post(path: Path, root: Path, site: Site) -> tuple[Post | None, list[Wc
             "updated",
         )
 
-    slug = text_field("slug") or _slugify(path.stem)
+    slug = text_field("slug") or slugify(path.stem)
     if not SLUG_RE.match(slug):
         fail(
             f"'{slug}' may hold only a-z, 0-9, '-' and '_' (write slug: my-post)",
@@ -199,8 +225,39 @@ def _load_post(path: Path, root: Path, site: Site) -> tuple[Post | None, list[Wc
         summary=text_field("summary"),
         authors=authors,
         draft=bool(draft),
+        image=text_field("image"),
         body=body,
     ), problems
+
+
+def _remove_forbidden(text: str, path: Path, warnings: list[WcitfeedError]) -> str:
+    """Drop characters XML cannot carry, with a warning naming each line they were on."""
+    found = list(FORBIDDEN_RE.finditer(text))
+    if not found:
+        return text
+    lines: dict[int, list[str]] = {}
+    for match in found:
+        line = text.count("\n", 0, match.start()) + 1
+        lines.setdefault(line, []).append(f"U+{ord(match.group()):04X}")
+    for line, codes in lines.items():
+        warnings.append(
+            ContentError(
+                f"removed {', '.join(dict.fromkeys(codes))}: XML forbids these characters",
+                path=path,
+                line=line,
+            )
+        )
+    return FORBIDDEN_RE.sub("", text)
+
+
+def _clean_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return FORBIDDEN_RE.sub("", value)
+    if isinstance(value, list):
+        return [_clean_value(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _clean_value(v) for k, v in value.items()}
+    return value
 
 
 def _field_lines(fm_text: str, first_line: int) -> dict[Any, int]:
@@ -246,10 +303,6 @@ def _tags(value: object, fail: Callable[[str], None]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(tags))
 
 
-def _slugify(stem: str) -> str:
-    return re.sub(r"[^a-z0-9_]+", "-", stem.lower()).strip("-") or "post"
-
-
 def _duplicates(posts: list[Post]) -> list[WcitfeedError]:
     problems: list[WcitfeedError] = []
     for field in ("id", "slug"):
@@ -267,3 +320,13 @@ def _duplicates(posts: list[Post]) -> list[WcitfeedError]:
             else:
                 seen[key] = post
     return problems
+
+
+def load_assets(site: Site) -> dict[str, bytes]:
+    """Read the files beside the posts (images and such) to publish at the same paths."""
+    root = site.content_dir
+    assets: dict[str, bytes] = {}
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and path.suffix != ".md" and not path.name.startswith("."):
+            assets[path.relative_to(root).as_posix()] = path.read_bytes()
+    return assets

@@ -1,4 +1,4 @@
-"""Atom and RSS documents from rendered posts. The only module that touches feedgen.
+"""Atom and RSS documents from feed plans. The only module that touches feedgen.
 
 feedgen fills in the current time wherever a date is left unset and prepends entries by
 default; here every date is set from the content and entries are appended in our own order,
@@ -7,69 +7,120 @@ so the same posts always give the same bytes.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from feedgen.entry import FeedEntry
+from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
+from lxml import etree
 
 from wcitfeed import __version__
-from wcitfeed.model import Author, RenderedPost, Site
+from wcitfeed.model import Author, FeedDoc, RenderedPost, Site
 
-ATOM_PATH = "atom.xml"
-RSS_PATH = "rss.xml"
+ATOM_NS = "http://www.w3.org/2005/Atom"
+FH_NS = "http://purl.org/syndication/history/1.0"
 # A feed with no entries still needs an <updated>; the epoch keeps it independent of the clock.
-_EMPTY_UPDATED = datetime(1970, 1, 1, tzinfo=UTC)
+EMPTY_UPDATED = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def feed_links(site: Site) -> list[tuple[str, str, str]]:
-    """Return (URL, media type, title) of every feed, for autodiscovery links."""
-    return [
-        (site.url(ATOM_PATH), "application/atom+xml", f"{site.title} (Atom)"),
-        (site.url(RSS_PATH), "application/rss+xml", f"{site.title} (RSS)"),
-    ]
+def feed_updated(doc: FeedDoc) -> datetime:
+    """Return a feed document's date: its newest entry's, never the build's."""
+    return max((p.post.last_modified for p in doc.entries), default=EMPTY_UPDATED)
 
 
-def newest_first(posts: Sequence[RenderedPost]) -> list[RenderedPost]:
-    """Order posts newest first; the id breaks ties so the order never depends on file names."""
-    return sorted(posts, key=lambda p: (p.post.date, p.post.id), reverse=True)
+def atom_document(site: Site, doc: FeedDoc) -> bytes:
+    """Serialise one feed document as Atom 1.0."""
+    fg = _generator(site, doc, "atom")
+    return bytes(fg.atom_str(pretty=True, encoding="UTF-8"))
 
 
-def build_feeds(site: Site, posts: Sequence[RenderedPost]) -> dict[str, bytes]:
-    """Return the Atom and RSS documents, keyed by their path in the output folder."""
-    entries = newest_first(posts)
-    if site.feed_limit:
-        entries = entries[: site.feed_limit]
-    atom = _generator(site, entries, site.url(ATOM_PATH), rss=False)
-    rss = _generator(site, entries, site.url(RSS_PATH), rss=True)
-    return {
-        ATOM_PATH: atom.atom_str(pretty=True, encoding="UTF-8"),
-        RSS_PATH: rss.rss_str(pretty=True, encoding="UTF-8"),
-    }
+def rss_document(site: Site, doc: FeedDoc) -> bytes:
+    """Serialise one feed document as RSS 2.0 with content:encoded, dc and media."""
+    fg = _generator(site, doc, "rss")
+    return bytes(fg.rss_str(pretty=True, encoding="UTF-8"))
 
 
-def _generator(
-    site: Site, entries: Sequence[RenderedPost], self_url: str, *, rss: bool
-) -> FeedGenerator:
+class _History(BaseExtension):  # type: ignore[misc]
+    """RFC 5005 and WebSub links and markers feedgen has no setters for."""
+
+    def __init__(self) -> None:
+        self.links: list[tuple[str, str]] = []
+        self.complete = False
+        self.archive = False
+
+    def extend_ns(self) -> dict[str, str]:
+        return {"fh": FH_NS}
+
+    def _extend(self, feed: Any, parent: Any, link_tag: str) -> Any:
+        for rel, href in self.links:
+            etree.SubElement(parent, link_tag, href=href, rel=rel)
+        if self.complete:
+            etree.SubElement(parent, f"{{{FH_NS}}}complete")
+        if self.archive:
+            etree.SubElement(parent, f"{{{FH_NS}}}archive")
+        return feed
+
+    def extend_atom(self, feed: Any) -> Any:
+        # feedgen writes Atom elements without a namespace under a default xmlns.
+        return self._extend(feed, feed, "link")
+
+    def extend_rss(self, feed: Any) -> Any:
+        return self._extend(feed, feed.find("channel"), f"{{{ATOM_NS}}}link")
+
+
+class _EntryLinks(BaseEntryExtension):  # type: ignore[misc]
+    """Atom entry links with their rel and type (feedgen drops both on entry links)."""
+
+    def __init__(self) -> None:
+        self.links: list[dict[str, str]] = []
+
+    def extend_atom(self, entry: Any) -> Any:
+        for attributes in self.links:
+            etree.SubElement(entry, "link", **attributes)
+        return entry
+
+    def extend_rss(self, item: Any) -> Any:
+        return item
+
+
+def _generator(site: Site, doc: FeedDoc, fmt: str) -> FeedGenerator:
+    rss = fmt == "rss"
     fg = FeedGenerator()
+    fg.register_extension("history", _History, _EntryLinks, atom=True, rss=True)
     if rss:
         fg.load_extension("dc", atom=False, rss=True)
-    fg.id(site.feed_id or site.base_url)
-    fg.title(site.title)
-    fg.subtitle(site.subtitle or site.title)
+        fg.load_extension("media", atom=False, rss=True)
+    fg.id(doc.feed_id)
+    fg.title(doc.title)
+    fg.subtitle(doc.subtitle or doc.title)
     fg.language(site.language)
     fg.generator("wcitfeed", version=__version__)
     if site.rights:
         fg.rights(site.rights)
-    if site.authors:
-        fg.author([_author(a) for a in site.authors])
-    # feedgen takes the RSS <link> from the last link added: self first, then the site.
-    fg.link(
-        href=self_url, rel="self", type="application/rss+xml" if rss else "application/atom+xml"
-    )
-    fg.link(href=site.base_url, rel="alternate", type="text/html")
-    fg.updated(max((p.post.last_modified for p in entries), default=_EMPTY_UPDATED))
-    for item in entries:
+    fg.author([_author(a) for a in site.authors])
+    if rss:
+        # RSS has no channel author without an e-mail address; dc:creator carries names.
+        fg.dc.dc_creator([a.name for a in site.authors])
+    if site.icon:
+        fg.icon(site.url(site.icon) if "://" not in site.icon else site.icon)
+    if site.logo:
+        fg.logo(site.url(site.logo) if "://" not in site.logo else site.logo)
+    media_type = "application/rss+xml" if rss else "application/atom+xml"
+    # feedgen takes the RSS <link> from the last link added: self first, then the page.
+    fg.link(href=doc.self_urls[fmt], rel="self", type=media_type)
+    fg.link(href=doc.home_url, rel="alternate", type="text/html")
+    history = fg.history
+    if site.hub:
+        history.links.append(("hub", site.hub))
+    if doc.prev_archive:
+        history.links.append(("prev-archive", doc.prev_archive[fmt]))
+    if doc.current:
+        history.links.append(("current", doc.current[fmt]))
+        history.archive = True
+    history.complete = doc.complete
+    fg.updated(feed_updated(doc))
+    for item in doc.entries:
         _entry(fg.add_entry(order="append"), site, item, rss=rss)
     return fg
 
@@ -77,9 +128,26 @@ def _generator(
 def _entry(fe: FeedEntry, site: Site, item: RenderedPost, *, rss: bool) -> None:
     post = item.post
     fe.id(post.id)
-    fe.guid(post.id, permalink=False)
+    fe.guid(post.id, permalink=post.id == item.url)
     fe.title(post.title)
-    fe.link(href=item.url, rel="alternate", type="text/html")
+    image = item.image
+    enclosure = image if image and image.length is not None and image.media_type else None
+    if rss:
+        fe.link(href=item.url, rel="alternate")
+        if enclosure:
+            fe.enclosure(enclosure.url, str(enclosure.length), enclosure.media_type)
+    else:
+        links = fe.history.links
+        links.append({"href": item.url, "rel": "alternate", "type": "text/html"})
+        if enclosure:
+            links.append(
+                {
+                    "href": enclosure.url,
+                    "rel": "enclosure",
+                    "type": str(enclosure.media_type),
+                    "length": str(enclosure.length),
+                }
+            )
     fe.published(post.date)
     fe.updated(post.last_modified)
     fe.content(item.body_html, type="html")
@@ -92,12 +160,19 @@ def _entry(fe: FeedEntry, site: Site, item: RenderedPost, *, rss: bool) -> None:
         )
     for tag in post.tags:
         fe.category(term=tag, label=tag, scheme=site.url("tags/"))
-    if post.authors:
-        fe.author([_author(a) for a in post.authors])
-        if rss:
-            # RSS <author> must be an e-mail address; names go in dc:creator.
-            for author in post.authors:
-                fe.dc.dc_creator(author.name)
+    fe.author([_author(a) for a in post.authors])
+    if rss:
+        # RSS <author> must be an e-mail address; names go in dc:creator.
+        for author in post.authors:
+            fe.dc.dc_creator(author.name)
+        if image:
+            content = {"url": image.url, "medium": "image"}
+            if image.media_type:
+                content["type"] = image.media_type
+            if image.length is not None:
+                content["fileSize"] = str(image.length)
+            fe.media.content(content)
+            fe.media.thumbnail({"url": image.url})
 
 
 def _author(author: Author) -> dict[str, str]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -32,6 +34,12 @@ class Site:
     categories: tuple[tuple[str, str], ...]
     rights: str | None
     feed_id: str | None
+    feed_max_bytes: int
+    formats: tuple[str, ...]
+    feeds: tuple[str, ...]
+    hub: str | None
+    icon: str | None
+    logo: str | None
     content_dir: Path
     templates_dir: Path
     output_dir: Path
@@ -63,12 +71,22 @@ class Post:
     summary: str | None
     authors: tuple[Author, ...]
     draft: bool
+    image: str | None
     body: str
 
     @property
     def last_modified(self) -> datetime:
         """Return when the post last changed: ``updated`` if given, else ``date``."""
         return self.updated or self.date
+
+
+@dataclass(frozen=True)
+class Image:
+    """A post's picture by absolute URL; length and type only when it is a file we publish."""
+
+    url: str
+    length: int | None = None
+    media_type: str | None = None
 
 
 @dataclass(frozen=True)
@@ -80,3 +98,43 @@ class RenderedPost:
     body_html: str
     summary: str
     fragment_html: str
+    image: Image | None
+
+
+@dataclass(frozen=True)
+class FeedDoc:
+    """One feed document in one logical feed: the live one or an RFC 5005 archive page.
+
+    URLs are by format ("atom", "rss", "json"); ``prev_archive`` points to the next older
+    archive page, ``current`` (archives only) back to the live feed.
+    """
+
+    title: str
+    subtitle: str
+    feed_id: str
+    home_url: str
+    self_urls: dict[str, str]
+    entries: tuple[RenderedPost, ...]
+    prev_archive: dict[str, str] | None
+    current: dict[str, str] | None
+    complete: bool
+
+
+@dataclass(frozen=True)
+class FeedLink:
+    """A live feed as a page lists it: URL, media type, title and group heading."""
+
+    url: str
+    media_type: str
+    title: str
+    group: str
+
+
+def slugify(text: str) -> str:
+    """Make a lower-case URL name of letters, digits, '-' and '_'."""
+    return re.sub(r"[^a-z0-9_]+", "-", text.lower()).strip("-") or "x"
+
+
+def newest_first(posts: Sequence[RenderedPost]) -> list[RenderedPost]:
+    """Order posts newest first; the id breaks ties so the order never depends on file names."""
+    return sorted(posts, key=lambda p: (p.post.date, p.post.id), reverse=True)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import html
+import mimetypes
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urljoin
 
 import cmarkgfm
 import jinja2
@@ -16,7 +19,7 @@ from cmarkgfm.cmark import Options
 from markupsafe import Markup
 
 from wcitfeed.errors import Problems, TemplateError, WcitfeedError
-from wcitfeed.model import Post, RenderedPost, Site
+from wcitfeed.model import FeedLink, Image, Post, RenderedPost, Site
 
 # Raw HTML is let through the Markdown renderer and then cleaned by nh3, so authors keep
 # <figure> or <sup> while scripts, event handlers and javascript: URLs never reach a reader.
@@ -24,19 +27,121 @@ from wcitfeed.model import Post, RenderedPost, Site
 # where nh3 removes it whole.
 _MARKDOWN_OPTIONS = Options.CMARK_OPT_UNSAFE
 _MARKDOWN_EXTENSIONS = ["table", "strikethrough", "autolink", "tasklist"]
+_ATTRIBUTES = {
+    **{tag: set(attrs) for tag, attrs in nh3.ALLOWED_ATTRIBUTES.items()},
+    "img": {*nh3.ALLOWED_ATTRIBUTES.get("img", set()), "srcset", "sizes", "loading"},
+}
+Resolver = Callable[[str], str]
 _TAG_RE = re.compile(r"<[^>]+>")
 _SPACE_RE = re.compile(r"\s+")
 _FIRST_PARAGRAPH_RE = re.compile(r"<p>(.*?)</p>", re.DOTALL)
 
-TEMPLATES = ("fragment.html", "entry.html", "post.html", "index.html")
+TEMPLATES = (
+    "fragment.html",
+    "entry.html",
+    "post.html",
+    "index.html",
+    "feeds.html",
+    "feed_links.html",
+)
 
 
-def markdown_to_html(markdown: str) -> str:
-    """Render CommonMark (with GitHub's tables and strikethrough) to sanitised HTML."""
+def markdown_to_html(markdown: str, resolve: Resolver) -> str:
+    """Render CommonMark (with GitHub's tables and strikethrough) to clean, absolute HTML."""
     rendered = cmarkgfm.markdown_to_html_with_extensions(
         markdown, options=_MARKDOWN_OPTIONS, extensions=_MARKDOWN_EXTENSIONS
     )
-    return nh3.clean(rendered)
+    return clean_html(rendered, resolve)
+
+
+def clean_html(html_text: str, resolve: Resolver) -> str:
+    """Sanitise HTML with nh3 and make every link and image URL absolute.
+
+    Feed readers and e-mail clients ignore xml:base and <base>, so relative URLs would
+    point nowhere once the HTML leaves the site.
+    """
+
+    def attribute_filter(tag: str, attribute: str, value: str) -> str | None:
+        if attribute == "srcset":
+            return _resolve_srcset(value, resolve)
+        return value
+
+    return nh3.clean(
+        html_text,
+        attributes=_ATTRIBUTES,
+        url_relative=resolve,
+        attribute_filter=attribute_filter,
+    )
+
+
+def url_resolver(site: Site, post: Post) -> Resolver:
+    """Return how a URL written in a post becomes absolute.
+
+    ``#part`` points into the post's page, ``/path`` is below the base URL, and any other
+    relative URL is relative to the post's folder below ``content/`` (where its images are
+    published).
+    """
+    folder = post.source.parent.relative_to(site.content_dir).as_posix()
+    folder_url = site.base_url if folder == "." else site.url(folder + "/")
+    page_url = site.url(post_path(post))
+
+    def resolve(url: str) -> str:
+        if url.startswith("#"):
+            return page_url + url
+        if url.startswith("/") and not url.startswith("//"):
+            return site.url(url)
+        return urljoin(folder_url, url)
+
+    return resolve
+
+
+def _resolve_srcset(value: str, resolve: Resolver) -> str | None:
+    candidates = []
+    for candidate in value.split(","):
+        parts = candidate.split()
+        if not parts:
+            continue
+        url = parts[0] if _has_scheme(parts[0]) else resolve(parts[0])
+        if not url.startswith(("http://", "https://")):
+            continue
+        candidates.append(" ".join([url, *parts[1:]]))
+    return ", ".join(candidates) or None
+
+
+def _has_scheme(url: str) -> bool:
+    return bool(re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", url))
+
+
+class _FirstImage(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.src: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "img" and self.src is None:
+            self.src = dict(attrs).get("src")
+
+
+def post_image(
+    post: Post, body_html: str, resolve: Resolver, site: Site, assets: Mapping[str, bytes]
+) -> Image | None:
+    """Pick a post's image: front matter ``image``, else the body's first picture."""
+    if post.image:
+        url = post.image if _has_scheme(post.image) else resolve(post.image)
+    else:
+        finder = _FirstImage()
+        finder.feed(body_html)
+        if finder.src is None:
+            return None
+        url = finder.src
+    if not url.startswith(("http://", "https://")):
+        return None
+    if url.startswith(site.base_url):
+        rel = unquote(url[len(site.base_url) :].split("#")[0].split("?")[0])
+        if rel in assets:
+            media_type = mimetypes.guess_type(rel)[0] or "application/octet-stream"
+            return Image(url, len(assets[rel]), media_type)
+    return Image(url)
 
 
 def plain_summary(body_html: str, limit: int) -> str:
@@ -133,13 +238,18 @@ def post_path(post: Post) -> str:
 
 
 def render_posts(
-    site: Site, posts: Sequence[Post], templates: Mapping[str, jinja2.Template]
+    site: Site,
+    posts: Sequence[Post],
+    templates: Mapping[str, jinja2.Template],
+    assets: Mapping[str, bytes],
 ) -> list[RenderedPost]:
-    """Render each post's body, summary and fragment."""
+    """Render each post's body, summary, image and fragment."""
     rendered: list[RenderedPost] = []
     for post in posts:
-        body_html = markdown_to_html(post.body)
+        resolve = url_resolver(site, post)
+        body_html = markdown_to_html(post.body, resolve)
         url = site.url(post_path(post))
+        image = post_image(post, body_html, resolve, site, assets)
         summary = post.summary or plain_summary(body_html, site.summary_length)
         context = {
             "site": site,
@@ -148,6 +258,7 @@ def render_posts(
             "summary": summary,
             "category_label": site.category_label(post.category),
             "body_html": Markup(body_html),  # noqa: S704 - cleaned by nh3 above
+            "image": image,
         }
         fragment = render_template(templates["fragment.html"], site.templates_dir, **context)
         rendered.append(
@@ -159,6 +270,7 @@ def render_posts(
                 ).strip(),
                 summary=summary,
                 fragment_html=fragment,
+                image=image,
             )
         )
     return rendered
@@ -168,9 +280,9 @@ def render_pages(
     site: Site,
     posts: Sequence[RenderedPost],
     templates: Mapping[str, jinja2.Template],
-    feed_links: Sequence[tuple[str, str, str]],
+    feeds: Sequence[FeedLink],
 ) -> dict[str, bytes]:
-    """Render the index page and one page per post; return them by output path."""
+    """Render the index page, the feed list and one page per post, by output path."""
     pages: dict[str, bytes] = {}
     sections = [
         (key, label, [p for p in posts if p.post.category == key]) for key, label in site.categories
@@ -179,7 +291,18 @@ def render_pages(
     others = [p for p in posts if p.post.category not in known]
     if others:
         sections.append(("other", "Other updates", others))
-    common = {"site": site, "feed_links": feed_links}
+    # Pages advertise the site's own feeds; feeds.html lists every one.
+    site_feeds = [f for f in feeds if f.group == "All updates"] or list(feeds)
+    common = {"site": site, "feed_links": site_feeds}
+    groups: dict[str, list[FeedLink]] = {}
+    for feed in feeds:
+        groups.setdefault(feed.group, []).append(feed)
+    listing = render_template(
+        templates["feeds.html"], site.templates_dir, groups=list(groups.items()), **common
+    )
+    pages["feeds.html"] = listing.encode("utf-8")
+    snippet = render_template(templates["feed_links.html"], site.templates_dir, **common)
+    pages["feed-links.html"] = snippet.encode("utf-8")
     index = render_template(
         templates["index.html"],
         site.templates_dir,
