@@ -12,6 +12,7 @@ SETTINGS = """\
 title = "T"
 base_url = "https://example.org/"
 timezone = "Asia/Dubai"
+templates = "templates"
 [categories]
 periodic = "Periodic Updates"
 """
@@ -20,7 +21,7 @@ GOOD = "---\nid: urn:uuid:good\ntitle: Good\ndate: 2012-12-07T19:00:00+04:00\n--
 
 def make_site(root: Path, posts: dict[str, bytes | str]) -> Path:
     (root / "content").mkdir(parents=True)
-    (root / "wcitfeed.toml").write_text(SETTINGS + 'templates = "templates"\n', encoding="utf-8")
+    (root / "wcitfeed.toml").write_text(SETTINGS, encoding="utf-8")
     templates = Path(__file__).resolve().parent.parent / "templates"
     (root / "templates").mkdir()
     for template in templates.iterdir():

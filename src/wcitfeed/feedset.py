@@ -100,6 +100,8 @@ def build_feeds(site: Site, posts: Sequence[RenderedPost]) -> FeedSet:
     links: list[FeedLink] = []
     warnings: list[WcitfeedError] = []
     for feed in logical_feeds(site, posts):
+        if not feed.entries and feed.prefix:
+            continue  # a category with no posts yet gets its feed with its first post
         _build_one(site, feed, files, live, warnings)
         for fmt in site.formats:
             url = site.url(feed.prefix + FILE_NAMES[fmt])

@@ -15,7 +15,8 @@ TIMEOUT = 10
 def ping_hub(hub: str, feed_urls: Iterable[str]) -> list[WcitfeedError]:
     """POST a publish notification for each feed URL; return a warning per failure."""
     warnings: list[WcitfeedError] = []
-    for url in feed_urls:
+    urls = list(feed_urls)
+    for index, url in enumerate(urls):
         body = urllib.parse.urlencode({"hub.mode": "publish", "hub.url": url}).encode()
         request = urllib.request.Request(  # noqa: S310 - the hub URL is checked as http(s)
             hub, data=body, headers={"Content-Type": "application/x-www-form-urlencoded"}

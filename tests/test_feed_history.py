@@ -1,0 +1,133 @@
+"""RFC 5005 archives: the live feed is limited, every entry stays reachable, pages never change."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import feedparser
+from click.testing import Result
+
+from tests.helpers import make_generated_site, write_generated_post
+from tests.test_feed_set import check_feeds, feed_files
+
+
+def follow_archives(out: Path, name: str) -> list[str]:
+    """Walk from the live feed through prev-archive links as a consumer would; return ids."""
+    base = "https://gen.example.org/"
+    ids: list[str] = []
+    url: str | None = base + name
+    visited = 0
+    while url:
+        document = feedparser.parse((out / url.removeprefix(base)).read_bytes())
+        assert document.bozo == 0
+        ids.extend(e.id for e in document.entries)
+        links = {link.rel: link.href for link in document.feed.get("links", [])}
+        url = links.get("prev-archive")
+        visited += 1
+        assert visited < 100
+    return ids
+
+
+def snapshot(root: Path) -> dict[str, tuple[bytes, int]]:
+    return {
+        p.relative_to(root).as_posix(): (p.read_bytes(), p.stat().st_mtime_ns)
+        for p in root.rglob("*")
+        if p.is_file()
+    }
+
+
+def test_250_posts_limited_live_feed_and_stable_archives(
+    tmp_path: Path, run_cli: Callable[..., Result]
+) -> None:
+    config = make_generated_site(tmp_path, 250, settings="feed_limit = 20\n")
+    out = tmp_path / "output"
+    assert run_cli("build", "--config", config).exit_code == 0
+
+    live = feedparser.parse((out / "atom.xml").read_bytes())
+    assert len(live.entries) == 20
+    assert live.entries[0].title == "Post 250"
+    assert "fh:complete" not in (out / "atom.xml").read_text()
+    # 12 full pages of 20 hold posts 1-240; the live feed overlaps page 12 by ten.
+    pages = sorted(int(p.parent.name) for p in (out / "archive").glob("*/atom.xml"))
+    assert pages == list(range(1, 13))
+    page1 = feedparser.parse((out / "archive/1/atom.xml").read_bytes())
+    assert [e.title for e in page1.entries] == [f"Post {n}" for n in range(20, 0, -1)]
+    assert "<fh:archive/>" in (out / "archive/1/rss.xml").read_text()
+    assert {link.rel for link in page1.feed.links} >= {"self", "current"}
+
+    for name in ("atom.xml", "rss.xml"):
+        ids = follow_archives(out, name)
+        assert set(ids) == {f"tag:gen.example.org,2012:{n}" for n in range(1, 251)}
+
+    # JSON Feed pages chain through next_url.
+    url, seen = json.loads((out / "feed.json").read_text())["next_url"], 0
+    while url:
+        page = json.loads((out / url.removeprefix("https://gen.example.org/")).read_text())
+        seen += len(page["items"])
+        url = page.get("next_url")
+    assert seen == 240
+
+    # Archive pages are byte-identical across a rebuild, and across a new post.
+    before = snapshot(out / "archive")
+    assert run_cli("build", "--config", config).output == ""
+    assert snapshot(out / "archive") == before
+    write_generated_post(tmp_path / "content", 251, datetime(2013, 1, 1, tzinfo=UTC))
+    assert run_cli("build", "--config", config).exit_code == 0
+    assert snapshot(out / "archive") == before
+    assert feedparser.parse((out / "atom.xml").read_bytes()).entries[0].title == "Post 251"
+
+    # Every document, archives included, passes jing, newsboat, sfeed and the JSON checks.
+    live_files = [out / "atom.xml", out / "rss.xml", out / "feed.json"]
+    proc = check_feeds(live_files, "--expect-entries", "20")
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    archives = [p for p in feed_files(out) if "archive" in p.parts]
+    proc = check_feeds(
+        archives,
+        "--only",
+        "xml-wellformed,atom-rnc,feedparser,json-wellformed,jsonfeed-schema,jsonfeed-spec",
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:]
+
+
+def test_small_feed_is_complete(tmp_path: Path, run_cli: Callable[..., Result]) -> None:
+    config = make_generated_site(tmp_path, 5, settings="feed_limit = 20\n")
+    assert run_cli("build", "--config", config).exit_code == 0
+    atom = (tmp_path / "output/atom.xml").read_text()
+    assert "<fh:complete/>" in atom
+    assert "prev-archive" not in atom
+    assert not (tmp_path / "output/archive").exists()
+
+
+def test_byte_budget_trims_only_entries_an_archive_holds(
+    tmp_path: Path, run_cli: Callable[..., Result]
+) -> None:
+    config = make_generated_site(
+        tmp_path, 45, settings='feed_limit = 20\nfeed_max_bytes = 9000\nformats = ["atom"]\n'
+    )
+    result = run_cli("build", "--config", config)
+    assert result.exit_code == 0
+    data = (tmp_path / "output/atom.xml").read_bytes()
+    assert len(data) <= 9000
+    entries = feedparser.parse(data).entries
+    # 40 posts sit in two archive pages; posts 41-45 are only in the live feed.
+    assert 5 <= len(entries) < 20
+    assert {e.title for e in entries} >= {f"Post {n}" for n in range(41, 46)}
+    assert set(follow_archives(tmp_path / "output", "atom.xml")) == {
+        f"tag:gen.example.org,2012:{n}" for n in range(1, 46)
+    }
+
+
+def test_byte_budget_that_cannot_be_met_warns(
+    tmp_path: Path, run_cli: Callable[..., Result]
+) -> None:
+    config = make_generated_site(
+        tmp_path, 3, settings='feed_max_bytes = 500\nformats = ["atom"]\nfeeds = ["site"]\n'
+    )
+    result = run_cli("build", "--config", config)
+    assert result.exit_code == 0
+    assert re.search(r"Warning: .*atom.xml: is \d+ bytes, over feed_max_bytes = 500", result.output)
+    assert len(feedparser.parse((tmp_path / "output/atom.xml").read_bytes()).entries) == 3
