@@ -122,4 +122,7 @@ def test_no_hub_no_traffic_and_unreachable_hub_only_warns(
     config = make_generated_site(tmp_path / "b", 2, settings='hub = "http://127.0.0.1:9/"\n')
     result = run_cli("build", "--config", config)
     assert result.exit_code == 0
-    assert "Warning: WebSub hub http://127.0.0.1:9/ could not be reached" in result.output
+    warnings = [line for line in result.output.splitlines() if "WebSub" in line]
+    assert len(warnings) == 1
+    assert warnings[0].startswith("Warning: WebSub hub http://127.0.0.1:9/ could not be reached")
+    assert "9 changed feed(s) not announced" in warnings[0]

@@ -27,13 +27,14 @@ def ping_hub(hub: str, feed_urls: Iterable[str]) -> list[WcitfeedError]:
         except urllib.error.HTTPError as exc:
             status = exc.code
         except (urllib.error.URLError, OSError) as exc:
+            # An unreachable hub will not answer the next request either: say it once.
             warnings.append(
                 WcitfeedError(
-                    f"WebSub hub {hub} could not be reached for {url}: "
-                    f"{exc} (the next changed build pings again)"
+                    f"WebSub hub {hub} could not be reached ({exc}); {len(urls) - index} "
+                    "changed feed(s) not announced (the next build that changes them pings again)"
                 )
             )
-            continue
+            break
         if not 200 <= status < 300:
             warnings.append(WcitfeedError(f"WebSub hub {hub} answered {status} for {url}"))
     return warnings
