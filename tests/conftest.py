@@ -37,9 +37,14 @@ def run_cli() -> Callable[..., Result]:
 @pytest.fixture
 def site_copy(tmp_path: Path) -> Path:
     """A copy of the repository's site (settings, content, templates) to build and edit."""
-    root = tmp_path / "site"
-    root.mkdir()
+    return copy_site(tmp_path / "site")
+
+
+def copy_site(root: Path) -> Path:
+    """Copy the repository's settings, content, templates and ledger below ``root``."""
+    root.mkdir(parents=True, exist_ok=True)
     shutil.copy(REPO / "wcitfeed.toml", root)
+    shutil.copy(REPO / "wcitfeed-ledger.json", root)
     shutil.copytree(REPO / "content", root / "content")
     shutil.copytree(REPO / "templates", root / "templates")
     return root
@@ -47,12 +52,10 @@ def site_copy(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def built_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The repository's own content built once into a temporary output folder."""
-    out = tmp_path_factory.mktemp("output")
+    """The repository's own site built once, in a copy, into a temporary output folder."""
+    root = copy_site(tmp_path_factory.mktemp("repo") / "site")
     result = CliRunner().invoke(
-        main,
-        ["build", "--config", str(REPO / "wcitfeed.toml"), "--output", str(out)],
-        catch_exceptions=False,
+        main, ["build", "--config", str(root / "wcitfeed.toml")], catch_exceptions=False
     )
     assert result.exit_code == 0, result.output
-    return out
+    return root / "output"

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import Result
 
-from tests.conftest import SITES
+from tests.conftest import REPO, SITES
 
 
 def files_below(root: Path) -> dict[str, bytes]:
@@ -25,8 +25,19 @@ def files_below(root: Path) -> dict[str, bytes]:
 def test_fixture_site_matches_golden_files(
     site: str, tmp_path: Path, run_cli: Callable[..., Result], request: pytest.FixtureRequest
 ) -> None:
+    # Built from a copy: a build writes its ledger and cache beside the settings file.
+    copy = tmp_path / site
+    shutil.copytree(SITES / site, copy, ignore=shutil.ignore_patterns("expected"))
     out = tmp_path / "output"
-    result = run_cli("build", "--config", SITES / site / "wcitfeed.toml", "--output", out)
+    result = run_cli(
+        "build",
+        "--config",
+        copy / "wcitfeed.toml",
+        "--output",
+        out,
+        "--templates",
+        REPO / "templates",
+    )
     assert result.exit_code == 0, result.output
     expected_dir = SITES / site / "expected"
     built = files_below(out)

@@ -67,6 +67,10 @@ SETTINGS: dict[str, Setting] = {
     "content": Setting("string", "content", "Folder of posts."),
     "templates": Setting("string", "templates", "Folder of Jinja2 templates."),
     "output": Setting("string", "output", "Folder the build writes."),
+    "cache": Setting("string", ".wcitfeed-cache", "Folder for the build cache; safe to delete."),
+    "ledger": Setting(
+        "string", "wcitfeed-ledger.json", 'File that remembers edits (commit it); "" for none.'
+    ),
 }
 
 _TYPES: dict[str, Callable[[Any], bool]] = {
@@ -193,6 +197,8 @@ def load_site(
         content_dir=content_dir or root / values["content"],
         templates_dir=templates_dir or root / values["templates"],
         output_dir=output_dir or root / values["output"],
+        cache_dir=root / values["cache"],
+        ledger=root / values["ledger"] if values["ledger"] else None,
         source=path,
     )
 

@@ -1,14 +1,18 @@
 """Loading posts: Markdown files with YAML front matter in, checked ``Post`` records out.
 
-Every file is read and every problem collected before anything is reported, so an author
-fixing ten posts sees ten lines in one run.
+Every file is checked and every problem collected before anything is reported, so an author
+fixing ten posts sees ten lines in one run. A file whose size and modification time match
+the cache is not read again: its checked front matter comes from the cache.
 """
 
 from __future__ import annotations
 
 import difflib
+import hashlib
+import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
@@ -31,6 +35,7 @@ FIELDS = {
     "summary": "one or two plain-text sentences",
     "author": "a name, a {name, email, uri} mapping or a list of these",
     "draft": "true keeps the post out of every output",
+    "minor": "true: this edit does not move the entry's updated date",
     "image": "picture for feed readers: a URL or a path like the body's links",
     "extra": "a mapping of your own keys, ignored by wcitfeed",
 }
@@ -42,35 +47,100 @@ FORBIDDEN_RE = re.compile(
     r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff\ufffe\uffff]"
 )
 _HANDLER = YAMLHandler()
+# libyaml's parser when PyYAML was built with it: the pure-Python one is ten times slower.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def load_posts(site: Site) -> tuple[list[Post], list[WcitfeedError]]:
-    """Read every ``*.md`` file below the content folder.
+@dataclass(frozen=True)
+class Source:
+    """A file below the content folder as the file system describes it, unread."""
 
-    Return the posts and warnings (characters removed); raise ``Problems`` listing every fault.
-    """
+    path: Path
+    rel: str
+    mtime_ns: int
+    size: int
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """Checked posts, the bodies read in this run (by source path), and warnings."""
+
+    posts: list[Post]
+    bodies: dict[Path, str]
+    warnings: list[WcitfeedError]
+
+
+def scan_sources(site: Site) -> tuple[list[Source], list[Source]]:
+    """List the posts (``*.md``) and the other files below the content folder, by stat only."""
     root = site.content_dir
     if not root.is_dir():
         raise Problems(
             [ContentError("content folder not found (create it, or pass --content)", path=root)]
         )
+    posts: list[Source] = []
+    assets: list[Source] = []
+    # os.scandir rather than Path.rglob: a no-change build does this for every file.
+    pending = [(os.fspath(root), "")]
+    while pending:
+        folder, prefix = pending.pop()
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if entry.name.startswith("."):
+                    continue
+                rel = prefix + entry.name
+                if entry.is_dir():
+                    pending.append((entry.path, rel + "/"))
+                elif entry.is_file():
+                    info = entry.stat()
+                    source = Source(Path(entry.path), rel, info.st_mtime_ns, info.st_size)
+                    (posts if entry.name.endswith(".md") else assets).append(source)
+    posts.sort(key=lambda s: s.rel)
+    assets.sort(key=lambda s: s.rel)
+    return posts, assets
+
+
+def load_posts(
+    site: Site, sources: list[Source], cached: Mapping[str, tuple[int, int, Post]]
+) -> Loaded:
+    """Check every post; read only those the cache does not vouch for.
+
+    Raise ``Problems`` listing every fault in every file.
+    """
     posts: list[Post] = []
+    bodies: dict[Path, str] = {}
     problems: list[WcitfeedError] = []
     warnings: list[WcitfeedError] = []
-    for path in sorted(root.rglob("*.md")):
-        post, found = _load_post(path, root, site, warnings)
+    for source in sources:
+        hit = cached.get(source.rel)
+        if hit is not None and hit[:2] == (source.mtime_ns, source.size):
+            posts.append(hit[2])
+            continue
+        post, body, found = _load_post(source.path, site.content_dir, site, warnings)
         problems.extend(found)
         if post is not None:
             posts.append(post)
+            bodies[post.source] = body
     problems.extend(_duplicates(posts))
     if problems:
         raise Problems(problems)
-    return posts, warnings
+    return Loaded(posts, bodies, warnings)
+
+
+def read_body(path: Path) -> str:
+    """Read the Markdown body of a post already checked in an earlier run."""
+    text = _clean_text(path.read_bytes().decode("utf-8"))
+    boundaries = list(_HANDLER.FM_BOUNDARY.finditer(text))
+    return text[boundaries[1].end() :]
+
+
+def _clean_text(text: str) -> str:
+    # Accept what editors write: a byte-order mark and Windows line endings.
+    return FORBIDDEN_RE.sub("", text.removeprefix("\ufeff").replace("\r\n", "\n"))
 
 
 def _load_post(
     path: Path, root: Path, site: Site, warnings: list[WcitfeedError]
-) -> tuple[Post | None, list[WcitfeedError]]:
+) -> tuple[Post | None, str, list[WcitfeedError]]:
     problems: list[WcitfeedError] = []
 
     def fail(message: str, line: int | None = None, field: str | None = None) -> None:
@@ -85,10 +155,9 @@ def _load_post(
             "is not UTF-8 (convert it, e.g. iconv -f WINDOWS-1252 -t UTF-8, and save again)",
             line,
         )
-        return None, problems
-    # Accept what editors write: a byte-order mark and Windows line endings.
-    text = text.removeprefix("\ufeff").replace("\r\n", "\n")
-    text = _remove_forbidden(text, path, warnings)
+        return None, "", problems
+    _warn_forbidden(text, path, warnings)
+    text = _clean_text(text)
 
     if not _HANDLER.detect(text):
         fail(
@@ -96,19 +165,19 @@ def _load_post(
             "id:, then a line '---')",
             1,
         )
-        return None, problems
+        return None, "", problems
     boundaries = list(_HANDLER.FM_BOUNDARY.finditer(text))
     if len(boundaries) < 2:
         fail("front matter is not closed (add a line '---' after the last field)", 1)
-        return None, problems
+        return None, "", problems
     opening, closing = boundaries[0], boundaries[1]
     fm_text, body = text[opening.end() : closing.start()], text[closing.end() :]
     # Line numbers in messages count from the top of the file, not of the front matter.
     first_line = text.count("\n", 0, opening.end()) + 1
     closing_line = text.count("\n", 0, closing.start()) + 1
     try:
-        meta = _HANDLER.load(fm_text)
-        lines = _field_lines(fm_text, first_line)
+        meta = _HANDLER.load(fm_text, Loader=_YAML_LOADER)
+        lines = _FieldLines(fm_text, first_line)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + first_line if mark is not None else 1
@@ -117,12 +186,12 @@ def _load_post(
         if context and start is not None and start.line + first_line != line:
             reason += f" ({context} that starts on line {start.line + first_line})"
         fail(f"front matter is not valid YAML: {reason}", line)
-        return None, problems
+        return None, "", problems
     if meta is None:
         meta = {}
     if not isinstance(meta, dict):
         fail("front matter must be 'key: value' lines, not a single value", first_line)
-        return None, problems
+        return None, "", problems
     # YAML escapes such as "\x07" or "\ud800" can make forbidden characters after parsing.
     for key, value in meta.items():
         cleaned = _clean_value(value)
@@ -196,9 +265,11 @@ def _load_post(
     authors = site.authors
     if meta.get("author") is not None:
         authors = parse_authors(meta["author"], lambda m: fail(m, lines.get("author"), "author"))
-    draft = meta.get("draft", False)
-    if not isinstance(draft, bool):
-        fail("must be true or false", lines.get("draft"), "draft")
+    flags = {}
+    for flag in ("draft", "minor"):
+        flags[flag] = meta.get(flag, False)
+        if not isinstance(flags[flag], bool):
+            fail("must be true or false", lines.get(flag), flag)
     if "extra" in meta and not isinstance(meta["extra"], dict):
         fail(
             "must be a mapping (write extra: then indented key: value lines)",
@@ -212,29 +283,36 @@ def _load_post(
         )
 
     if problems or post_id is None or title is None or published is None:
-        return None, problems
-    return Post(
-        source=path,
-        id=post_id,
-        title=title,
-        slug=slug,
-        date=published,
-        updated=updated,
-        category=category,
-        tags=tags,
-        summary=text_field("summary"),
-        authors=authors,
-        draft=bool(draft),
-        image=text_field("image"),
-        body=body,
-    ), problems
+        return None, "", problems
+    # The digest covers everything a reader sees, so any change to it is an edit.
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return (
+        Post(
+            source=path,
+            id=post_id,
+            title=title,
+            slug=slug,
+            date=published,
+            updated=updated,
+            category=category,
+            tags=tags,
+            summary=text_field("summary"),
+            authors=authors,
+            draft=bool(flags["draft"]),
+            minor=bool(flags["minor"]),
+            image=text_field("image"),
+            digest=digest,
+        ),
+        body,
+        problems,
+    )
 
 
-def _remove_forbidden(text: str, path: Path, warnings: list[WcitfeedError]) -> str:
-    """Drop characters XML cannot carry, with a warning naming each line they were on."""
+def _warn_forbidden(text: str, path: Path, warnings: list[WcitfeedError]) -> None:
+    """Warn of characters XML cannot carry, naming each line they are on."""
     found = list(FORBIDDEN_RE.finditer(text))
     if not found:
-        return text
+        return
     lines: dict[int, list[str]] = {}
     for match in found:
         line = text.count("\n", 0, match.start()) + 1
@@ -247,7 +325,6 @@ def _remove_forbidden(text: str, path: Path, warnings: list[WcitfeedError]) -> s
                 line=line,
             )
         )
-    return FORBIDDEN_RE.sub("", text)
 
 
 def _clean_value(value: Any) -> Any:
@@ -260,12 +337,20 @@ def _clean_value(value: Any) -> Any:
     return value
 
 
-def _field_lines(fm_text: str, first_line: int) -> dict[Any, int]:
-    """Map each top-level front-matter key to its line in the file."""
-    node = yaml.compose(fm_text, Loader=yaml.SafeLoader)
-    if not isinstance(node, yaml.MappingNode):
-        return {}
-    return {k.value: k.start_mark.line + first_line for k, _ in node.value}
+class _FieldLines:
+    """The line of each top-level front-matter key, worked out only when a message needs it."""
+
+    def __init__(self, fm_text: str, first_line: int) -> None:
+        self._text = fm_text
+        self._first = first_line
+        self._lines: dict[Any, int] | None = None
+
+    def get(self, key: Any, default: int | None = None) -> int | None:
+        if self._lines is None:
+            node = yaml.compose(self._text, Loader=_YAML_LOADER)
+            pairs = node.value if isinstance(node, yaml.MappingNode) else []
+            self._lines = {k.value: k.start_mark.line + self._first for k, _ in pairs}
+        return self._lines.get(key, default)
 
 
 def _parse_date(value: object, site: Site, fail: Callable[[str], None]) -> datetime | None:
@@ -320,13 +405,3 @@ def _duplicates(posts: list[Post]) -> list[WcitfeedError]:
             else:
                 seen[key] = post
     return problems
-
-
-def load_assets(site: Site) -> dict[str, bytes]:
-    """Read the files beside the posts (images and such) to publish at the same paths."""
-    root = site.content_dir
-    assets: dict[str, bytes] = {}
-    for path in sorted(root.rglob("*")):
-        if path.is_file() and path.suffix != ".md" and not path.name.startswith("."):
-            assets[path.relative_to(root).as_posix()] = path.read_bytes()
-    return assets

@@ -7,7 +7,6 @@ so the same posts always give the same bytes.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from feedgen.entry import FeedEntry
@@ -20,13 +19,6 @@ from wcitfeed.model import Author, FeedDoc, RenderedPost, Site
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 FH_NS = "http://purl.org/syndication/history/1.0"
-# A feed with no entries still needs an <updated>; the epoch keeps it independent of the clock.
-EMPTY_UPDATED = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def feed_updated(doc: FeedDoc) -> datetime:
-    """Return a feed document's date: its newest entry's, never the build's."""
-    return max((p.post.last_modified for p in doc.entries), default=EMPTY_UPDATED)
 
 
 def atom_document(site: Site, doc: FeedDoc) -> bytes:
@@ -119,7 +111,7 @@ def _generator(site: Site, doc: FeedDoc, fmt: str) -> FeedGenerator:
         history.links.append(("current", doc.current[fmt]))
         history.archive = True
     history.complete = doc.complete
-    fg.updated(feed_updated(doc))
+    fg.updated(doc.updated())
     for item in doc.entries:
         _entry(fg.add_entry(order="append"), site, item, rss=rss)
     return fg

@@ -5,6 +5,9 @@ Every logical feed (the site, each category, each tag) has a live document with 
 counted from the oldest. A page is written only when full, so adding posts never changes an
 existing page: page 1 always holds the oldest entries. The live document overlaps the newest
 page where needed so that every entry is reachable.
+
+Planning needs only the posts' front matter; HTML is asked for (``render``) only when a
+document must really be written.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from dataclasses import dataclass
 from wcitfeed.errors import WcitfeedError
 from wcitfeed.feeds import atom_document, rss_document
 from wcitfeed.jsonfeed import json_document
-from wcitfeed.model import FeedDoc, FeedLink, RenderedPost, Site, newest_first, slugify
+from wcitfeed.model import FeedDoc, FeedLink, Post, RenderedPost, Site, newest_first, slugify
 
 FILE_NAMES = {"atom": "atom.xml", "rss": "rss.xml", "json": "feed.json"}
 MEDIA_TYPES = {
@@ -24,6 +27,7 @@ MEDIA_TYPES = {
     "json": "application/feed+json",
 }
 FORMAT_NAMES = {"atom": "Atom", "rss": "RSS", "json": "JSON Feed"}
+SITE_GROUP = "All updates"
 
 
 @dataclass(frozen=True)
@@ -35,51 +39,65 @@ class LogicalFeed:
     group: str
     feed_id: str
     home_url: str
-    entries: tuple[RenderedPost, ...]
+    posts: tuple[Post, ...]
 
 
 @dataclass(frozen=True)
-class FeedSet:
-    """Every feed file by output path, the live ones by URL, and warnings."""
+class DocPlan:
+    """One feed file to write: everything it is made of, so its repr is its cache key."""
 
-    files: dict[str, bytes]
-    live: dict[str, str]
-    links: tuple[FeedLink, ...]
-    warnings: tuple[WcitfeedError, ...]
+    path: str
+    fmt: str
+    title: str
+    subtitle: str
+    feed_id: str
+    home_url: str
+    self_urls: tuple[tuple[str, str], ...]
+    posts: tuple[Post, ...]
+    prev_archive: tuple[tuple[str, str], ...] | None
+    current: tuple[tuple[str, str], ...] | None
+    live: bool
+    must_keep: int
+    total: int
 
 
-def logical_feeds(site: Site, posts: Sequence[RenderedPost]) -> list[LogicalFeed]:
-    """List the site feed, then one per category and one per tag, as the settings ask."""
+def logical_feeds(site: Site, posts: Sequence[Post]) -> list[LogicalFeed]:
+    """List the site feed, then one per category and one per tag, as the settings ask.
+
+    A category or tag with no posts has no feed (it appears with its first post).
+    """
     ordered = tuple(newest_first(posts))
     site_id = site.feed_id or site.base_url
     feeds: list[LogicalFeed] = []
     if "site" in site.feeds:
-        feeds.append(LogicalFeed("", site.title, "All updates", site_id, site.base_url, ordered))
+        feeds.append(LogicalFeed("", site.title, SITE_GROUP, site_id, site.base_url, ordered))
     if "categories" in site.feeds:
         keys = [k for k, _ in site.categories]
-        keys += sorted({p.post.category for p in ordered if p.post.category} - set(keys))
+        keys += sorted({p.category for p in ordered if p.category} - set(keys))
         for key in keys:
             prefix = f"categories/{slugify(key)}/"
-            label = site.category_label(key)
-            entries = tuple(p for p in ordered if p.post.category == key)
-            feeds.append(
-                LogicalFeed(
-                    prefix,
-                    f"{site.title}: {label}",
-                    "Categories",
-                    site.url(prefix),
-                    f"{site.base_url}#{slugify(key)}",
-                    entries,
+            entries = tuple(p for p in ordered if p.category == key)
+            if entries:
+                feeds.append(
+                    LogicalFeed(
+                        prefix,
+                        f"{site.title}: {site.category_label(key)}",
+                        "Categories",
+                        site.url(prefix),
+                        f"{site.base_url}#{slugify(key)}",
+                        entries,
+                    )
                 )
-            )
     if "tags" in site.feeds:
         tags: dict[str, str] = {}
-        for item in ordered:
-            for tag in item.post.tags:
+        by_tag: dict[str, list[Post]] = {}
+        for post in ordered:
+            for slug in dict.fromkeys(slugify(t) for t in post.tags):
+                by_tag.setdefault(slug, []).append(post)
+            for tag in post.tags:
                 tags.setdefault(slugify(tag), tag)
-        for slug in sorted(tags):
+        for slug in sorted(by_tag):
             prefix = f"tags/{slug}/"
-            entries = tuple(p for p in ordered if slug in {slugify(t) for t in p.post.tags})
             feeds.append(
                 LogicalFeed(
                     prefix,
@@ -87,99 +105,123 @@ def logical_feeds(site: Site, posts: Sequence[RenderedPost]) -> list[LogicalFeed
                     "Tags",
                     site.url(prefix),
                     site.base_url,
-                    entries,
+                    tuple(by_tag[slug]),
                 )
             )
     return feeds
 
 
-def build_feeds(site: Site, posts: Sequence[RenderedPost]) -> FeedSet:
-    """Build every feed document in every format the settings ask for."""
-    files: dict[str, bytes] = {}
-    live: dict[str, str] = {}
-    links: list[FeedLink] = []
-    warnings: list[WcitfeedError] = []
-    for feed in logical_feeds(site, posts):
-        if not feed.entries and feed.prefix:
-            continue  # a category with no posts yet gets its feed with its first post
-        _build_one(site, feed, files, live, warnings)
-        for fmt in site.formats:
-            url = site.url(feed.prefix + FILE_NAMES[fmt])
-            links.append(
-                FeedLink(url, MEDIA_TYPES[fmt], f"{feed.title} ({FORMAT_NAMES[fmt]})", feed.group)
-            )
-    return FeedSet(files, live, tuple(links), tuple(warnings))
+def feed_links(site: Site, feeds: Sequence[LogicalFeed]) -> list[FeedLink]:
+    """Return every live feed in every format, as pages list them."""
+    return [
+        FeedLink(
+            site.url(feed.prefix + FILE_NAMES[fmt]),
+            MEDIA_TYPES[fmt],
+            f"{feed.title} ({FORMAT_NAMES[fmt]})",
+            feed.group,
+        )
+        for feed in feeds
+        for fmt in site.formats
+    ]
 
 
-def _paths(feed: LogicalFeed, page: int | None) -> dict[str, str]:
-    folder = feed.prefix if page is None else f"{feed.prefix}archive/{page}/"
-    return {fmt: folder + name for fmt, name in FILE_NAMES.items()}
-
-
-def _build_one(
-    site: Site,
-    feed: LogicalFeed,
-    files: dict[str, bytes],
-    live: dict[str, str],
-    warnings: list[WcitfeedError],
-) -> None:
+def plan_documents(site: Site, feed: LogicalFeed) -> list[DocPlan]:
+    """Cut one logical feed into its archive pages and live document, in every format."""
     size = site.feed_limit
-    total = len(feed.entries)
+    total = len(feed.posts)
     pages = (total - 1) // size if size and total > size else 0
-    oldest_first = feed.entries[::-1]
+    oldest_first = feed.posts[::-1]
 
-    def urls(page: int | None) -> dict[str, str]:
-        return {fmt: site.url(path) for fmt, path in _paths(feed, page).items()}
+    def folder(page: int | None) -> str:
+        return feed.prefix if page is None else f"{feed.prefix}archive/{page}/"
 
+    def urls(page: int | None) -> tuple[tuple[str, str], ...]:
+        return tuple((fmt, site.url(folder(page) + name)) for fmt, name in FILE_NAMES.items())
+
+    plans: list[DocPlan] = []
     for page in range(1, pages + 1):
         chunk = oldest_first[(page - 1) * size : page * size][::-1]
-        doc = FeedDoc(
-            feed.title,
-            site.subtitle,
-            feed.feed_id,
-            feed.home_url,
-            urls(page),
-            chunk,
-            urls(page - 1) if page > 1 else None,
-            urls(None),
-            complete=False,
-        )
         for fmt in site.formats:
-            older = urls(page - 1)["json"] if page > 1 else None
-            files[_paths(feed, page)[fmt]] = _serialise(site, doc, fmt, older)
-
-    newest = feed.entries[:size] if size else feed.entries
+            plans.append(
+                DocPlan(
+                    folder(page) + FILE_NAMES[fmt],
+                    fmt,
+                    feed.title,
+                    site.subtitle,
+                    feed.feed_id,
+                    feed.home_url,
+                    urls(page),
+                    chunk,
+                    urls(page - 1) if page > 1 else None,
+                    urls(None),
+                    live=False,
+                    must_keep=len(chunk),
+                    total=len(chunk),
+                )
+            )
+    newest = feed.posts[:size] if size else feed.posts
     # Entries in no archive page must stay in the live feed whatever its size.
     must_keep = max(1, total - pages * size) if total else 0
-    prev = urls(pages) if pages else None
     for fmt in site.formats:
-        path = _paths(feed, None)[fmt]
-
-        def render(count: int, fmt: str = fmt) -> bytes:
-            doc = FeedDoc(
+        plans.append(
+            DocPlan(
+                folder(None) + FILE_NAMES[fmt],
+                fmt,
                 feed.title,
                 site.subtitle,
                 feed.feed_id,
                 feed.home_url,
                 urls(None),
-                newest[:count],
-                prev,
+                newest,
+                urls(pages) if pages else None,
                 None,
-                complete=not pages and count == total,
+                live=True,
+                must_keep=must_keep,
+                total=total,
             )
-            return _serialise(site, doc, fmt, prev["json"] if prev else None)
+        )
+    return plans
 
-        data = _within_budget(render, len(newest), must_keep, site.feed_max_bytes)
-        if site.feed_max_bytes and len(data) > site.feed_max_bytes:
-            warnings.append(
-                WcitfeedError(
-                    f"is {len(data)} bytes, over feed_max_bytes = {site.feed_max_bytes} even with "
-                    "only the entries no archive holds (lower feed_limit or raise the budget)",
-                    path=site.output_dir / path,
-                )
+
+def make_document(
+    site: Site, plan: DocPlan, render: Callable[[Post], RenderedPost]
+) -> tuple[bytes, list[WcitfeedError]]:
+    """Serialise a planned document, trimmed to the byte budget if it is a live feed."""
+    entries = [render(post) for post in plan.posts]
+    self_urls, prev = dict(plan.self_urls), dict(plan.prev_archive or ())
+    current = dict(plan.current) if plan.current else None
+    older_json = prev.get("json")
+
+    def serialise(count: int) -> bytes:
+        doc = FeedDoc(
+            plan.title,
+            plan.subtitle,
+            plan.feed_id,
+            plan.home_url,
+            self_urls,
+            tuple(entries[:count]),
+            prev or None,
+            current,
+            complete=plan.live and not prev and count == plan.total,
+        )
+        if plan.fmt == "atom":
+            return atom_document(site, doc)
+        if plan.fmt == "rss":
+            return rss_document(site, doc)
+        return json_document(site, doc, older_json)
+
+    budget = site.feed_max_bytes if plan.live else 0
+    data = _within_budget(serialise, len(entries), plan.must_keep, budget)
+    warnings: list[WcitfeedError] = []
+    if budget and len(data) > budget:
+        warnings.append(
+            WcitfeedError(
+                f"is {len(data)} bytes, over feed_max_bytes = {budget} even with only the "
+                "entries no archive holds (lower feed_limit or raise the budget)",
+                path=site.output_dir / plan.path,
             )
-        files[path] = data
-        live[path] = site.url(path)
+        )
+    return data, warnings
 
 
 def _within_budget(render: Callable[[int], bytes], most: int, least: int, budget: int) -> bytes:
@@ -197,11 +239,3 @@ def _within_budget(render: Callable[[int], bytes], most: int, least: int, budget
         else:
             high = middle - 1
     return best
-
-
-def _serialise(site: Site, doc: FeedDoc, fmt: str, older_json: str | None) -> bytes:
-    if fmt == "atom":
-        return atom_document(site, doc)
-    if fmt == "rss":
-        return rss_document(site, doc)
-    return json_document(site, doc, older_json)

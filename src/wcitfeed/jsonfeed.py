@@ -29,7 +29,8 @@ def json_document(site: Site, doc: FeedDoc, next_url: str | None) -> bytes:
     if site.hub:
         feed["hubs"] = [{"type": "WebSub", "url": site.hub}]
     feed["items"] = [_item(site, item) for item in doc.entries]
-    text = json.dumps(feed, ensure_ascii=False, indent=2)
+    # Compact, so the C encoder does the work: indented output is several times slower.
+    text = json.dumps(feed, ensure_ascii=False, separators=(",", ":"))
     return (text + "\n").encode("utf-8")
 
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
+
+# A feed with no entries still needs a date; the epoch keeps it independent of the clock.
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,8 @@ class Site:
     content_dir: Path
     templates_dir: Path
     output_dir: Path
+    cache_dir: Path
+    ledger: Path | None
     source: Path | None
 
     def category_label(self, key: str | None) -> str:
@@ -58,7 +63,8 @@ class Site:
 
 @dataclass(frozen=True)
 class Post:
-    """One update as its author wrote it: front matter checked, body still Markdown."""
+    """One update's checked front matter. The Markdown body travels separately (it is
+    large, and an unchanged post's body is read only when something must be rendered)."""
 
     source: Path
     id: str
@@ -71,8 +77,9 @@ class Post:
     summary: str | None
     authors: tuple[Author, ...]
     draft: bool
+    minor: bool
     image: str | None
-    body: str
+    digest: str
 
     @property
     def last_modified(self) -> datetime:
@@ -91,13 +98,12 @@ class Image:
 
 @dataclass(frozen=True)
 class RenderedPost:
-    """A post with its HTML: the body for feeds and the fragment for embedding."""
+    """A post with its HTML body (as feeds carry it), summary, page URL and image."""
 
     post: Post
     url: str
     body_html: str
     summary: str
-    fragment_html: str
     image: Image | None
 
 
@@ -119,6 +125,10 @@ class FeedDoc:
     current: dict[str, str] | None
     complete: bool
 
+    def updated(self) -> datetime:
+        """Return the document's date: its newest entry's, never the build's."""
+        return max((p.post.last_modified for p in self.entries), default=EPOCH)
+
 
 @dataclass(frozen=True)
 class FeedLink:
@@ -135,6 +145,6 @@ def slugify(text: str) -> str:
     return re.sub(r"[^a-z0-9_]+", "-", text.lower()).strip("-") or "x"
 
 
-def newest_first(posts: Sequence[RenderedPost]) -> list[RenderedPost]:
+def newest_first(posts: Iterable[Post]) -> list[Post]:
     """Order posts newest first; the id breaks ties so the order never depends on file names."""
-    return sorted(posts, key=lambda p: (p.post.date, p.post.id), reverse=True)
+    return sorted(posts, key=lambda p: (p.date, p.id), reverse=True)

@@ -6,7 +6,7 @@ import contextlib
 import json
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,32 +46,132 @@ def write_atomic(path: Path, data: bytes) -> None:
     _fsync_dir(path.parent)
 
 
-def write_outputs(root: Path, files: Mapping[str, bytes]) -> WriteReport:
-    """Write every file below ``root`` whose bytes differ; remove files a past build made.
+@dataclass(frozen=True)
+class Planned:
+    """One output file: its path, a digest of everything it is made of, and how to make it."""
 
-    Only files listed in the previous build's manifest are ever removed, so anything a user
-    put in the output folder by hand stays.
+    path: str
+    key: str
+    make: Callable[[], bytes]
+
+
+OutputState = dict[str, tuple[str, int, int]]
+
+
+def sync_outputs(
+    root: Path,
+    planned: Sequence[Planned],
+    previous: Mapping[str, tuple[str, int, int]],
+    progress: Callable[[int], None] | None = None,
+) -> tuple[WriteReport, OutputState]:
+    """Bring the output folder in line with the plan, making only what may have changed.
+
+    A file whose key and stat match the last build is neither made nor read. A made file is
+    written only when its bytes differ, so its mtime (and a web server's ETag) stays.
     """
     root.mkdir(parents=True, exist_ok=True)
     _remove_stale_temporaries(root)
     written: list[str] = []
     unchanged: list[str] = []
-    for rel in sorted(files):
-        target = _inside(root, rel)
-        if _same_bytes(target, files[rel]):
-            unchanged.append(rel)
-            continue
-        write_atomic(target, files[rel])
-        written.append(rel)
+    state: OutputState = {}
+    batch = _Batch()
+    for number, item in enumerate(planned, start=1):
+        target = root / item.path
+        before = previous.get(item.path)
+        info = _stat(target)
+        if before is not None and info is not None and before == (item.key, *info):
+            unchanged.append(item.path)
+            state[item.path] = before
+        else:
+            data = item.make()
+            if _same_bytes(target, data):
+                unchanged.append(item.path)
+                info = _stat(target)
+                assert info is not None
+                state[item.path] = (item.key, *info)
+            else:
+                batch.stage(_inside(root, item.path), data)
+                written.append(item.path)
+        if progress is not None:
+            progress(number)
+    batch.commit()
+    keys = {item.path: item.key for item in planned}
+    for rel in written:
+        info = _stat(root / rel)
+        assert info is not None
+        state[rel] = (keys[rel], *info)
+    removed = _remove_unlisted(root, {item.path for item in planned})
+    return WriteReport(tuple(written), tuple(unchanged), tuple(removed)), state
+
+
+class _Batch:
+    """Many atomic writes with one flush to disk instead of one per file.
+
+    Every file goes to a temporary file beside its target first; then one ``os.sync``
+    makes all their bytes durable, and only then does each rename replace its target.
+    A kill at any moment leaves each target either old or new, never partial; the
+    temporaries of a killed run are removed by the next one.
+    """
+
+    def __init__(self) -> None:
+        self.staged: list[tuple[Path, Path]] = []
+        self.folders: set[Path] = set()
+
+    def stage(self, target: Path, data: bytes) -> None:
+        if target.parent not in self.folders:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self.folders.add(target.parent)
+        fd, name = tempfile.mkstemp(prefix=_TMP_PREFIX, dir=target.parent)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        tmp = Path(name)
+        tmp.chmod(0o644)
+        self.staged.append((tmp, target))
+
+    def commit(self) -> None:
+        if not self.staged:
+            return
+        os.sync()
+        for tmp, target in self.staged:
+            tmp.replace(target)
+        for folder in {target.parent for _, target in self.staged}:
+            _fsync_dir(folder)
+        self.staged.clear()
+
+
+def outputs_intact(root: Path, previous: Mapping[str, tuple[str, int, int]]) -> bool:
+    """Return True when every file the last build wrote is still there as it left it."""
+    # Plain os.stat on strings: a no-change build does this for every output file.
+    base = os.fspath(root) + os.sep
+    for rel, (_, size, mtime_ns) in previous.items():
+        try:
+            info = os.stat(base + rel)
+        except FileNotFoundError:
+            return False
+        if info.st_size != size or info.st_mtime_ns != mtime_ns:
+            return False
+    return True
+
+
+def _stat(path: Path) -> tuple[int, int] | None:
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return None
+    return info.st_size, info.st_mtime_ns
+
+
+def _remove_unlisted(root: Path, produced: set[str]) -> list[str]:
+    """Remove files an earlier build wrote that this one does not; update the manifest."""
     previous = _read_manifest(root)
-    removed = sorted(previous - set(files))
+    removed = sorted(previous - produced)
     for rel in removed:
         with contextlib.suppress(FileNotFoundError):
             _inside(root, rel).unlink()
-    manifest = json.dumps(sorted(files), indent=0).encode("utf-8") + b"\n"
+    manifest = json.dumps(sorted(produced), indent=0).encode("utf-8") + b"\n"
     if not _same_bytes(root / MANIFEST, manifest):
         write_atomic(root / MANIFEST, manifest)
-    return WriteReport(tuple(written), tuple(unchanged), tuple(removed))
+    return removed
 
 
 def _inside(root: Path, rel: str) -> Path:

@@ -6,6 +6,7 @@ import html
 import mimetypes
 import re
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from html.parser import HTMLParser
 from pathlib import Path
@@ -123,11 +124,13 @@ class _FirstImage(HTMLParser):
 
 
 def post_image(
-    post: Post, body_html: str, resolve: Resolver, site: Site, assets: Mapping[str, bytes]
+    post: Post, body_html: str, resolve: Resolver, site: Site, asset_sizes: Mapping[str, int]
 ) -> Image | None:
     """Pick a post's image: front matter ``image``, else the body's first picture."""
     if post.image:
         url = post.image if _has_scheme(post.image) else resolve(post.image)
+    elif "<img" not in body_html:
+        return None
     else:
         finder = _FirstImage()
         finder.feed(body_html)
@@ -138,9 +141,9 @@ def post_image(
         return None
     if url.startswith(site.base_url):
         rel = unquote(url[len(site.base_url) :].split("#")[0].split("?")[0])
-        if rel in assets:
+        if rel in asset_sizes:
             media_type = mimetypes.guess_type(rel)[0] or "application/octet-stream"
-            return Image(url, len(assets[rel]), media_type)
+            return Image(url, asset_sizes[rel], media_type)
     return Image(url)
 
 
@@ -237,81 +240,116 @@ def post_path(post: Post) -> str:
     return f"posts/{post.slug}/"
 
 
-def render_posts(
+def render_post(
     site: Site,
-    posts: Sequence[Post],
+    post: Post,
+    body: str,
     templates: Mapping[str, jinja2.Template],
-    assets: Mapping[str, bytes],
-) -> list[RenderedPost]:
-    """Render each post's body, summary, image and fragment."""
-    rendered: list[RenderedPost] = []
-    for post in posts:
-        resolve = url_resolver(site, post)
-        body_html = markdown_to_html(post.body, resolve)
-        url = site.url(post_path(post))
-        image = post_image(post, body_html, resolve, site, assets)
-        summary = post.summary or plain_summary(body_html, site.summary_length)
-        context = {
-            "site": site,
-            "post": post,
-            "url": url,
-            "summary": summary,
-            "category_label": site.category_label(post.category),
-            "body_html": Markup(body_html),  # noqa: S704 - cleaned by nh3 above
-            "image": image,
-        }
-        fragment = render_template(templates["fragment.html"], site.templates_dir, **context)
-        rendered.append(
-            RenderedPost(
-                post=post,
-                url=url,
-                body_html=render_template(
-                    templates["entry.html"], site.templates_dir, **context
-                ).strip(),
-                summary=summary,
-                fragment_html=fragment,
-                image=image,
-            )
-        )
-    return rendered
+    asset_sizes: Mapping[str, int],
+) -> RenderedPost:
+    """Render a post's Markdown body to the HTML feeds carry, with its summary and image."""
+    resolve = url_resolver(site, post)
+    body_html = markdown_to_html(body, resolve)
+    url = site.url(post_path(post))
+    image = post_image(post, body_html, resolve, site, asset_sizes)
+    summary = post.summary or plain_summary(body_html, site.summary_length)
+    context = _post_context(site, post, url, summary, body_html, image)
+    entry = render_template(templates["entry.html"], site.templates_dir, **context)
+    return RenderedPost(post=post, url=url, body_html=entry.strip(), summary=summary, image=image)
 
 
-def render_pages(
+def render_fragment(
+    site: Site, item: RenderedPost, templates: Mapping[str, jinja2.Template]
+) -> str:
+    """Render a post as an embeddable HTML fragment."""
+    context = _post_context(site, item.post, item.url, item.summary, item.body_html, item.image)
+    return render_template(templates["fragment.html"], site.templates_dir, **context)
+
+
+def _post_context(
+    site: Site, post: Post, url: str, summary: str, body_html: str, image: Image | None
+) -> dict[str, Any]:
+    return {
+        "site": site,
+        "post": post,
+        "url": url,
+        "summary": summary,
+        "category_label": site.category_label(post.category),
+        "body_html": Markup(body_html),  # noqa: S704 - cleaned by nh3
+        "image": image,
+    }
+
+
+def render_post_page(
     site: Site,
-    posts: Sequence[RenderedPost],
+    fragment: str,
+    post: Post,
     templates: Mapping[str, jinja2.Template],
-    feeds: Sequence[FeedLink],
-) -> dict[str, bytes]:
-    """Render the index page, the feed list and one page per post, by output path."""
-    pages: dict[str, bytes] = {}
-    sections = [
-        (key, label, [p for p in posts if p.post.category == key]) for key, label in site.categories
+    feed_links: Sequence[FeedLink],
+) -> bytes:
+    """Render the page of one post around its fragment."""
+    page = render_template(
+        templates["post.html"],
+        site.templates_dir,
+        site=site,
+        post=post,
+        fragment=Markup(fragment),  # noqa: S704 - fragment.html's own output
+        feed_links=feed_links,
+    )
+    return page.encode("utf-8")
+
+
+@dataclass(frozen=True)
+class Section:
+    """One section of the updates page: newest posts in full, older ones as links."""
+
+    key: str
+    label: str
+    fragments: tuple[Markup, ...]
+    older: tuple[Post, ...]
+
+
+def render_index(
+    site: Site,
+    sections: Sequence[tuple[str, str, Sequence[Post], Sequence[Post]]],
+    templates: Mapping[str, jinja2.Template],
+    feed_links: Sequence[FeedLink],
+    fragment: Callable[[Post], str],
+) -> bytes:
+    """Render the updates page: per section (key, label, posts in full, older posts)."""
+    shown = [
+        Section(key, label, tuple(Markup(fragment(p)) for p in full), tuple(older))  # noqa: S704
+        for key, label, full, older in sections
     ]
-    known = {key for key, _ in site.categories}
-    others = [p for p in posts if p.post.category not in known]
-    if others:
-        sections.append(("other", "Other updates", others))
-    # Pages advertise the site's own feeds; feeds.html lists every one.
-    site_feeds = [f for f in feeds if f.group == "All updates"] or list(feeds)
-    common = {"site": site, "feed_links": site_feeds}
+    page = render_template(
+        templates["index.html"],
+        site.templates_dir,
+        site=site,
+        sections=shown,
+        feed_links=feed_links,
+        post_url=lambda post: site.url(post_path(post)),
+    )
+    return page.encode("utf-8")
+
+
+def render_feed_pages(
+    site: Site,
+    feeds: Sequence[FeedLink],
+    site_feeds: Sequence[FeedLink],
+    templates: Mapping[str, jinja2.Template],
+) -> dict[str, bytes]:
+    """Render the list of every feed and the autodiscovery snippet."""
     groups: dict[str, list[FeedLink]] = {}
     for feed in feeds:
         groups.setdefault(feed.group, []).append(feed)
     listing = render_template(
-        templates["feeds.html"], site.templates_dir, groups=list(groups.items()), **common
-    )
-    pages["feeds.html"] = listing.encode("utf-8")
-    snippet = render_template(templates["feed_links.html"], site.templates_dir, **common)
-    pages["feed-links.html"] = snippet.encode("utf-8")
-    index = render_template(
-        templates["index.html"],
+        templates["feeds.html"],
         site.templates_dir,
-        sections=[s for s in sections if s[2]],
-        **common,
+        site=site,
+        feed_links=site_feeds,
+        groups=list(groups.items()),
     )
-    pages["index.html"] = index.encode("utf-8")
-    for item in posts:
-        page = render_template(templates["post.html"], site.templates_dir, item=item, **common)
-        pages[f"{post_path(item.post)}index.html"] = page.encode("utf-8")
-        pages[f"fragments/{item.post.slug}.html"] = item.fragment_html.encode("utf-8")
-    return pages
+    snippet = render_template(
+        templates["feed_links.html"], site.templates_dir, site=site, feed_links=site_feeds
+    )
+    return {"feeds.html": listing.encode("utf-8"), "feed-links.html": snippet.encode("utf-8")}

@@ -1,0 +1,73 @@
+"""The build cache: what the last build read and wrote, so the next one redoes only changes.
+
+The cache is a single pickle in the cache folder. It is trusted only when wcitfeed's version,
+the settings file and every template are byte for byte as they were; otherwise it is ignored
+and rebuilt. Deleting it costs one full build, nothing more.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+import sys
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from wcitfeed import __version__
+from wcitfeed.model import Post
+
+CACHE_FILE = "state.pickle"
+_FORMAT = 1
+
+
+@dataclass
+class BuildCache:
+    """What one build knew: checked posts by source, and each output's key and stat."""
+
+    fingerprint: str = ""
+    inputs: str = ""
+    next_due: datetime | None = None
+    posts: dict[str, tuple[int, int, Post]] = field(default_factory=dict)
+    outputs: dict[str, tuple[str, int, int]] = field(default_factory=dict)
+
+
+def fingerprint(config: Path | None, templates_dir: Path) -> str:
+    """Digest wcitfeed's version, the settings file and every template."""
+    digest = hashlib.sha256(f"{_FORMAT} {__version__} {sys.version_info[:2]}".encode())
+    paths = [config] if config is not None else []
+    if templates_dir.is_dir():
+        paths += sorted(p for p in templates_dir.rglob("*") if p.is_file())
+    for path in paths:
+        digest.update(str(path).encode())
+        try:
+            digest.update(path.read_bytes())
+        except OSError:
+            digest.update(b"missing")
+    return digest.hexdigest()
+
+
+def read_cache(folder: Path, expected_fingerprint: str) -> BuildCache:
+    """Return the saved cache, or an empty one when it is missing, unreadable or stale."""
+    try:
+        with (folder / CACHE_FILE).open("rb") as handle:
+            # The cache is written only by wcitfeed into the user's own folder.
+            cache = pickle.load(handle)  # noqa: S301
+    except (
+        OSError,
+        EOFError,
+        pickle.UnpicklingError,
+        AttributeError,
+        ImportError,
+        TypeError,
+        ValueError,
+    ):
+        return BuildCache()
+    if not isinstance(cache, BuildCache) or cache.fingerprint != expected_fingerprint:
+        return BuildCache()
+    return cache
+
+
+def encode_cache(cache: BuildCache) -> bytes:
+    """Serialise the cache for the atomic writer."""
+    return pickle.dumps(cache, protocol=pickle.HIGHEST_PROTOCOL)
