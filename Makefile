@@ -5,7 +5,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN = $(VENV)/bin
 # Independent feed readers and validators the tests run against our output.
-DEBIAN_TOOLS = libxml2-utils jing newsboat sfeed sqlite3
+DEBIAN_TOOLS = libxml2-utils jing newsboat sfeed sqlite3 nginx-light
 
 .PHONY: build test lint system-tools bench
 
@@ -32,8 +32,8 @@ $(VENV)/.installed-test: $(VENV)/.installed
 
 system-tools:
 	@missing=""; \
-	for tool in xmllint jing newsboat sfeed sqlite3; do \
-	  command -v $$tool >/dev/null 2>&1 || missing="$$missing $$tool"; \
+	for tool in xmllint jing newsboat sfeed sqlite3 nginx; do \
+	  PATH="$$PATH:/usr/sbin" command -v $$tool >/dev/null 2>&1 || missing="$$missing $$tool"; \
 	done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages for:$$missing"; \

@@ -1,0 +1,198 @@
+"""Cron builds: edits seen once, scheduled posts, the lock, kills, quiet runs, the cache."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import feedparser
+from click.testing import Result
+
+from tests.helpers import make_generated_site
+
+WCITFEED = [sys.executable, "-m", "wcitfeed"]
+
+
+def entry(out: Path, title: str) -> feedparser.FeedParserDict:
+    feed = feedparser.parse((out / "atom.xml").read_bytes())
+    return next(e for e in feed.entries if e.title == title)
+
+
+def mtimes(root: Path) -> dict[str, int]:
+    return {p.relative_to(root).as_posix(): p.stat().st_mtime_ns
+            for p in root.rglob("*") if p.is_file()}
+
+
+def test_an_edit_moves_updated_once_and_only_once(
+    tmp_path: Path, run_cli: Callable[..., Result]
+) -> None:
+    config = make_generated_site(tmp_path, 3)
+    out = tmp_path / "output"
+    assert run_cli("build", "--config", config, "--now", "2013-01-01").exit_code == 0
+    assert entry(out, "Post 2").updated == entry(out, "Post 2").published
+
+    post = tmp_path / "content/post-0002.md"
+    post.write_text(post.read_text().replace("Body of post 2", "Corrected body of post 2"))
+    assert run_cli("build", "--config", config, "--now", "2013-02-01T10:00:00+00:00").exit_code == 0
+    assert entry(out, "Post 2").updated == "2013-02-01T10:00:00+00:00"
+    before = mtimes(out)
+
+    # A later build with no edit keeps that date and rewrites nothing.
+    result = run_cli("build", "--config", config, "--now", "2013-03-01T10:00:00+00:00")
+    assert result.exit_code == 0
+    assert result.output == ""
+    assert entry(out, "Post 2").updated == "2013-02-01T10:00:00+00:00"
+    assert mtimes(out) == before
+
+    # The ledger kept it, so even without the cache the date holds.
+    ledger = json.loads((tmp_path / "wcitfeed-ledger.json").read_text())
+    assert ledger["tag:gen.example.org,2012:2"]["updated"] == "2013-02-01T10:00:00+00:00"
+    for cached in (tmp_path / ".wcitfeed-cache").iterdir():
+        cached.unlink()
+    assert run_cli("build", "--config", config, "--now", "2013-04-01").output == ""
+    assert entry(out, "Post 2").updated == "2013-02-01T10:00:00+00:00"
+
+
+def test_minor_edits_and_explicit_updated(tmp_path: Path, run_cli: Callable[..., Result]) -> None:
+    config = make_generated_site(tmp_path, 2)
+    out = tmp_path / "output"
+    assert run_cli("build", "--config", config, "--now", "2013-01-01").exit_code == 0
+    post = tmp_path / "content/post-0001.md"
+    text = post.read_text()
+    post.write_text(text.replace("---\nBody", "minor: true\n---\nBody").replace("Body of", "Body fo"))
+    assert run_cli("build", "--config", config, "--now", "2013-02-01").exit_code == 0
+    assert entry(out, "Post 1").updated == entry(out, "Post 1").published
+    post.write_text(text.replace("---\nBody", "updated: 2012-06-01T00:00:00+00:00\n---\nBody"))
+    assert run_cli("build", "--config", config, "--now", "2013-03-01").exit_code == 0
+    assert entry(out, "Post 1").updated == "2012-06-01T00:00:00+00:00"
+
+
+def test_scheduled_post_appears_at_its_time_and_drafts_never(
+    tmp_path: Path, run_cli: Callable[..., Result]
+) -> None:
+    config = make_generated_site(tmp_path, 1)
+    content = tmp_path / "content"
+    (content / "future.md").write_text(
+        "---\nid: urn:uuid:future\ntitle: Future\ndate: 2013-06-01T09:00:00+00:00\n---\nSoon.\n"
+    )
+    (content / "draft.md").write_text(
+        "---\nid: urn:uuid:draft\ntitle: Draft\ndate: 2012-06-01T09:00:00+00:00\n"
+        "draft: true\n---\nNot yet.\n"
+    )
+    out = tmp_path / "output"
+
+    def titles() -> set[str]:
+        return {e.title for e in feedparser.parse((out / "atom.xml").read_bytes()).entries}
+
+    assert run_cli("build", "--config", config, "--now", "2013-06-01T08:59:59+00:00").exit_code == 0
+    assert titles() == {"Post 1"}
+    assert not (out / "fragments/future.html").exists()
+    # Nothing changed on disk, but the clock passed the post's date: the build sees it.
+    result = run_cli("build", "--config", config, "--now", "2013-06-01T09:00:00+00:00")
+    assert result.output.startswith("Built 2 posts")
+    assert titles() == {"Post 1", "Future"}
+    assert not (out / "fragments/draft.html").exists()
+
+
+def test_quiet_json_and_exit_codes(tmp_path: Path) -> None:
+    config = make_generated_site(tmp_path, 2)
+    first = subprocess.run([*WCITFEED, "build", "--config", str(config), "--json"],
+                           capture_output=True, text=True)
+    report = json.loads(first.stdout)
+    assert report["changed"] is True
+    assert report["posts"] == 2
+    assert "atom.xml" in report["written"]
+    again = subprocess.run([*WCITFEED, "build", "--config", str(config), "--exit-unchanged"],
+                           capture_output=True, text=True)
+    assert (again.returncode, again.stdout, again.stderr) == (3, "", "")
+    post = tmp_path / "content/post-0001.md"
+    post.write_text(post.read_text() + "\nMore.\n")
+    quiet = subprocess.run([*WCITFEED, "build", "--config", str(config), "-q"],
+                           capture_output=True, text=True)
+    assert (quiet.returncode, quiet.stdout, quiet.stderr) == (0, "", "")
+
+
+def test_one_changed_post_rewrites_only_what_shows_it(
+    tmp_path: Path, run_cli: Callable[..., Result]
+) -> None:
+    config = make_generated_site(tmp_path, 30, settings="feed_limit = 10\n")
+    assert run_cli("build", "--config", config, "--now", "2013-01-01").exit_code == 0
+    post = tmp_path / "content/post-0029.md"
+    post.write_text(post.read_text().replace("Body of post 29", "New body of post 29"))
+    result = run_cli("build", "--config", config, "--now", "2013-01-01", "--json")
+    written = set(json.loads(result.output)["written"])
+    assert written == {
+        "fragments/post-0029.html", "posts/post-0029/index.html", "index.html",
+        "atom.xml", "rss.xml", "feed.json",
+        "tags/odd/atom.xml", "tags/odd/rss.xml", "tags/odd/feed.json",
+    }
+
+
+def test_cache_is_not_trusted_after_a_template_change(
+    tmp_path: Path, run_cli: Callable[..., Result]
+) -> None:
+    config = make_generated_site(tmp_path, 2)
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    for template in (Path(__file__).parent.parent / "templates").iterdir():
+        (templates / template.name).write_bytes(template.read_bytes())
+    text = config.read_text()
+    config.write_text(text.replace(str(Path(__file__).parent.parent / "templates"), "templates"))
+    assert run_cli("build", "--config", config).exit_code == 0
+    fragment = templates / "fragment.html"
+    fragment.write_text(fragment.read_text().replace("<article", "<article data-v=\"2\""))
+    result = run_cli("build", "--config", config, "--json")
+    written = json.loads(result.output)["written"]
+    assert "fragments/post-0001.html" in written
+    assert 'data-v="2"' in (tmp_path / "output/fragments/post-0001.html").read_text()
+
+
+def test_a_second_build_waits_for_the_lock_or_exits_75(tmp_path: Path) -> None:
+    config = make_generated_site(tmp_path, 600)
+    first = subprocess.Popen([*WCITFEED, "build", "--config", str(config)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lock = tmp_path / ".wcitfeed-cache/build.lock"
+    deadline = time.monotonic() + 30
+    while not lock.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.3)
+    second = subprocess.run([*WCITFEED, "build", "--config", str(config), "--wait", "0"],
+                            capture_output=True, text=True)
+    waiting = subprocess.run([*WCITFEED, "build", "--config", str(config), "--wait", "120"],
+                             capture_output=True, text=True)
+    out, err = first.communicate(timeout=120)
+    assert first.returncode == 0, err
+    assert second.returncode == 75
+    assert "another build of this site is running" in second.stderr
+    # The waiting build ran after the first finished: it found nothing to do.
+    assert (waiting.returncode, waiting.stdout) == (0, "")
+    assert len(feedparser.parse((tmp_path / "output/atom.xml").read_bytes()).entries) == 50
+
+
+def test_killed_builds_leave_complete_files_and_no_strays(tmp_path: Path) -> None:
+    config = make_generated_site(tmp_path, 300)
+    out = tmp_path / "output"
+    rng = random.Random(7)
+    for round_number in range(6):
+        post = tmp_path / f"content/post-{round_number + 1:04d}.md"
+        post.write_text(post.read_text() + f"\nRound {round_number}.\n")
+        proc = subprocess.Popen([*WCITFEED, "build", "--config", str(config)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.3, 2.5))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        for path in out.rglob("*.xml") if out.exists() else []:
+            assert feedparser.parse(path.read_bytes()).bozo == 0, path
+    done = subprocess.run([*WCITFEED, "build", "--config", str(config)], capture_output=True)
+    assert done.returncode == 0
+    strays = [p for p in tmp_path.rglob(".wcitfeed-tmp-*")]
+    assert strays == []
+    assert "Round 5." in (out / "fragments/post-0006.html").read_text()
+    assert os.path.exists(out / "atom.xml")

@@ -1,0 +1,107 @@
+"""A real web server in front of the output: readers polling the feed get 304 until it changes."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import Result
+
+from tests.helpers import make_generated_site
+
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[Path, str]]:
+    """Serve tmp_path/output with nginx on 127.0.0.1; yield (site root, base URL)."""
+    out = tmp_path / "output"
+    out.mkdir()
+    port = free_port()
+    conf = tmp_path / "nginx.conf"
+    # As root, workers must run as root to read pytest's private temporary folder.
+    user = "user root;" if os.geteuid() == 0 else ""
+    conf.write_text(f"""
+{user}
+daemon off;
+pid {tmp_path}/nginx.pid;
+error_log {tmp_path}/error.log;
+worker_processes 1;
+events {{ worker_connections 64; }}
+http {{
+    access_log off;
+    client_body_temp_path {tmp_path}/tmp;
+    types {{ application/atom+xml xml; application/feed+json json; text/html html; }}
+    server {{
+        listen 127.0.0.1:{port};
+        root {out};
+        etag on;
+    }}
+}}
+""")
+    (tmp_path / "tmp").mkdir()
+    proc = subprocess.Popen([NGINX, "-c", str(conf), "-p", str(tmp_path)],
+                            stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    yield tmp_path, base
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), b""
+
+
+def test_304_after_no_change_and_200_after_an_edit(
+    served: tuple[Path, str], run_cli: Callable[..., Result]
+) -> None:
+    root, base = served
+    config = make_generated_site(root, 3)
+    assert run_cli("build", "--config", config).exit_code == 0
+    status, headers, body = get(base + "atom.xml")
+    assert status == 200
+    assert headers["Content-Type"] == "application/atom+xml"
+    etag, modified = headers["ETag"], headers["Last-Modified"]
+    conditional = {"If-None-Match": etag, "If-Modified-Since": modified}
+
+    assert run_cli("build", "--config", config).output == ""
+    assert get(base + "atom.xml", conditional)[0] == 304
+    # Even a full rebuild without the cache leaves the file, and so the ETag, alone.
+    shutil.rmtree(root / ".wcitfeed-cache")
+    assert run_cli("build", "--config", config).exit_code == 0
+    assert get(base + "atom.xml", conditional)[0] == 304
+
+    time.sleep(1.1)  # Last-Modified has one-second resolution
+    post = root / "content/post-0003.md"
+    post.write_text(post.read_text().replace("Body of post 3", "Edited body of post 3"))
+    assert run_cli("build", "--config", config).exit_code == 0
+    status, headers, body = get(base + "atom.xml", conditional)
+    assert status == 200
+    assert b"Edited body of post 3" in body
+    assert headers["ETag"] != etag
