@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import random
 import signal
 import subprocess
@@ -26,8 +25,9 @@ def entry(out: Path, title: str) -> feedparser.FeedParserDict:
 
 
 def mtimes(root: Path) -> dict[str, int]:
-    return {p.relative_to(root).as_posix(): p.stat().st_mtime_ns
-            for p in root.rglob("*") if p.is_file()}
+    return {
+        p.relative_to(root).as_posix(): p.stat().st_mtime_ns for p in root.rglob("*") if p.is_file()
+    }
 
 
 def test_an_edit_moves_updated_once_and_only_once(
@@ -66,7 +66,9 @@ def test_minor_edits_and_explicit_updated(tmp_path: Path, run_cli: Callable[...,
     assert run_cli("build", "--config", config, "--now", "2013-01-01").exit_code == 0
     post = tmp_path / "content/post-0001.md"
     text = post.read_text()
-    post.write_text(text.replace("---\nBody", "minor: true\n---\nBody").replace("Body of", "Body fo"))
+    post.write_text(
+        text.replace("---\nBody", "minor: true\n---\nBody").replace("Body of", "Body fo")
+    )
     assert run_cli("build", "--config", config, "--now", "2013-02-01").exit_code == 0
     assert entry(out, "Post 1").updated == entry(out, "Post 1").published
     post.write_text(text.replace("---\nBody", "updated: 2012-06-01T00:00:00+00:00\n---\nBody"))
@@ -103,19 +105,24 @@ def test_scheduled_post_appears_at_its_time_and_drafts_never(
 
 def test_quiet_json_and_exit_codes(tmp_path: Path) -> None:
     config = make_generated_site(tmp_path, 2)
-    first = subprocess.run([*WCITFEED, "build", "--config", str(config), "--json"],
-                           capture_output=True, text=True)
+    first = subprocess.run(
+        [*WCITFEED, "build", "--config", str(config), "--json"], capture_output=True, text=True
+    )
     report = json.loads(first.stdout)
     assert report["changed"] is True
     assert report["posts"] == 2
     assert "atom.xml" in report["written"]
-    again = subprocess.run([*WCITFEED, "build", "--config", str(config), "--exit-unchanged"],
-                           capture_output=True, text=True)
+    again = subprocess.run(
+        [*WCITFEED, "build", "--config", str(config), "--exit-unchanged"],
+        capture_output=True,
+        text=True,
+    )
     assert (again.returncode, again.stdout, again.stderr) == (3, "", "")
     post = tmp_path / "content/post-0001.md"
     post.write_text(post.read_text() + "\nMore.\n")
-    quiet = subprocess.run([*WCITFEED, "build", "--config", str(config), "-q"],
-                           capture_output=True, text=True)
+    quiet = subprocess.run(
+        [*WCITFEED, "build", "--config", str(config), "-q"], capture_output=True, text=True
+    )
     assert (quiet.returncode, quiet.stdout, quiet.stderr) == (0, "", "")
 
 
@@ -129,9 +136,15 @@ def test_one_changed_post_rewrites_only_what_shows_it(
     result = run_cli("build", "--config", config, "--now", "2013-01-01", "--json")
     written = set(json.loads(result.output)["written"])
     assert written == {
-        "fragments/post-0029.html", "posts/post-0029/index.html", "index.html",
-        "atom.xml", "rss.xml", "feed.json",
-        "tags/odd/atom.xml", "tags/odd/rss.xml", "tags/odd/feed.json",
+        "fragments/post-0029.html",
+        "posts/post-0029/index.html",
+        "index.html",
+        "atom.xml",
+        "rss.xml",
+        "feed.json",
+        "tags/odd/atom.xml",
+        "tags/odd/rss.xml",
+        "tags/odd/feed.json",
     }
 
 
@@ -147,7 +160,7 @@ def test_cache_is_not_trusted_after_a_template_change(
     config.write_text(text.replace(str(Path(__file__).parent.parent / "templates"), "templates"))
     assert run_cli("build", "--config", config).exit_code == 0
     fragment = templates / "fragment.html"
-    fragment.write_text(fragment.read_text().replace("<article", "<article data-v=\"2\""))
+    fragment.write_text(fragment.read_text().replace("<article", '<article data-v="2"'))
     result = run_cli("build", "--config", config, "--json")
     written = json.loads(result.output)["written"]
     assert "fragments/post-0001.html" in written
@@ -156,18 +169,26 @@ def test_cache_is_not_trusted_after_a_template_change(
 
 def test_a_second_build_waits_for_the_lock_or_exits_75(tmp_path: Path) -> None:
     config = make_generated_site(tmp_path, 600)
-    first = subprocess.Popen([*WCITFEED, "build", "--config", str(config)],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = subprocess.Popen(
+        [*WCITFEED, "build", "--config", str(config)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     lock = tmp_path / ".wcitfeed-cache/build.lock"
     deadline = time.monotonic() + 30
     while not lock.exists() and time.monotonic() < deadline:
         time.sleep(0.02)
     time.sleep(0.3)
-    second = subprocess.run([*WCITFEED, "build", "--config", str(config), "--wait", "0"],
-                            capture_output=True, text=True)
-    waiting = subprocess.run([*WCITFEED, "build", "--config", str(config), "--wait", "120"],
-                             capture_output=True, text=True)
-    out, err = first.communicate(timeout=120)
+    second = subprocess.run(
+        [*WCITFEED, "build", "--config", str(config), "--wait", "0"], capture_output=True, text=True
+    )
+    waiting = subprocess.run(
+        [*WCITFEED, "build", "--config", str(config), "--wait", "120"],
+        capture_output=True,
+        text=True,
+    )
+    _, err = first.communicate(timeout=120)
     assert first.returncode == 0, err
     assert second.returncode == 75
     assert "another build of this site is running" in second.stderr
@@ -183,8 +204,11 @@ def test_killed_builds_leave_complete_files_and_no_strays(tmp_path: Path) -> Non
     for round_number in range(6):
         post = tmp_path / f"content/post-{round_number + 1:04d}.md"
         post.write_text(post.read_text() + f"\nRound {round_number}.\n")
-        proc = subprocess.Popen([*WCITFEED, "build", "--config", str(config)],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [*WCITFEED, "build", "--config", str(config)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         time.sleep(rng.uniform(0.3, 2.5))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
@@ -195,4 +219,4 @@ def test_killed_builds_leave_complete_files_and_no_strays(tmp_path: Path) -> Non
     strays = [p for p in tmp_path.rglob(".wcitfeed-tmp-*")]
     assert strays == []
     assert "Round 5." in (out / "fragments/post-0006.html").read_text()
-    assert os.path.exists(out / "atom.xml")
+    assert (out / "atom.xml").is_file()

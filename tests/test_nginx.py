@@ -54,8 +54,7 @@ http {{
 }}
 """)
     (tmp_path / "tmp").mkdir()
-    proc = subprocess.Popen([NGINX, "-c", str(conf), "-p", str(tmp_path)],
-                            stderr=subprocess.PIPE)
+    proc = subprocess.Popen([NGINX, "-c", str(conf), "-p", str(tmp_path)], stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:

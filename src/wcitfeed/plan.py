@@ -1,0 +1,183 @@
+"""Every output file of a build: its path, its key, and the job that makes it.
+
+A key is a digest of everything the file is made of, so a file whose key matches the last
+build need not be made again. Jobs are plain data (a kind and a post or a feed document
+plan), so a cold build can hand them to worker processes on every core.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from wcitfeed import feedset, render
+from wcitfeed.content import Source, read_body
+from wcitfeed.errors import WcitfeedError
+from wcitfeed.model import FeedLink, Post, RenderedPost, Site, newest_first
+from wcitfeed.output import Planned
+
+# Below this many files to make, starting worker processes costs more than it saves.
+PARALLEL_THRESHOLD = 300
+Job = tuple[str, Any]
+SectionPlan = tuple[str, str, tuple[Post, ...], tuple[Post, ...]]
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every job needs besides its own argument; picklable for worker processes."""
+
+    site: Site
+    asset_sizes: dict[str, int]
+    site_links: tuple[FeedLink, ...]
+    sections: tuple[SectionPlan, ...]
+
+
+class Maker:
+    """Makes output bytes from jobs, rendering each post at most once."""
+
+    def __init__(self, context: Context, bodies: dict[Path, str] | None = None) -> None:
+        self.context = context
+        self.templates: dict[str, jinja2.Template] = render.load_templates(
+            context.site.templates_dir
+        )
+        self.bodies = bodies or {}
+        self.memo: dict[Path, RenderedPost] = {}
+        self.ready: dict[str, bytes] = {}
+        self.warnings: list[WcitfeedError] = []
+
+    def rendered(self, post: Post) -> RenderedPost:
+        """Return the post rendered, from the memo when this very post was rendered before."""
+        item = self.memo.get(post.source)
+        if item is None or item.post != post:
+            body = self.bodies.get(post.source)
+            if body is None:
+                body = read_body(post.source)
+            site = self.context.site
+            item = render.render_post(site, post, body, self.templates, self.context.asset_sizes)
+            self.memo[post.source] = item
+        return item
+
+    def make(self, path: str, job: Job) -> bytes:
+        """Make one file's bytes (or hand over those a worker made already)."""
+        if path in self.ready:
+            return self.ready.pop(path)
+        kind, arg = job
+        site, templates = self.context.site, self.templates
+        if kind == "fragment":
+            return render.render_fragment(site, self.rendered(arg), templates).encode("utf-8")
+        if kind == "page":
+            fragment = render.render_fragment(site, self.rendered(arg), templates)
+            return render.render_post_page(site, fragment, arg, templates, self.context.site_links)
+        if kind == "index":
+            return render.render_index(
+                site,
+                self.context.sections,
+                templates,
+                self.context.site_links,
+                lambda post: render.render_fragment(site, self.rendered(post), templates),
+            )
+        if kind == "document":
+            data, found = feedset.make_document(site, arg, self.rendered)
+            self.warnings.extend(found)
+            return data
+        if kind == "constant":
+            return bytes(arg)
+        if kind == "asset":
+            return Path(arg).read_bytes()
+        raise ValueError(f"unknown job {kind}")
+
+    def make_in_parallel(self, jobs: Sequence[tuple[str, Job]]) -> None:
+        """Make many files on every core; the results wait in ``ready`` for ``make``."""
+        parallel = [(path, job) for path, job in jobs if job[0] in ("fragment", "page", "document")]
+        cores = os.cpu_count() or 1
+        if len(parallel) < PARALLEL_THRESHOLD or cores < 2:
+            return
+        # Big feed documents first, so no worker is left with one at the end.
+        parallel.sort(key=lambda pj: -len(pj[1][1].posts) if pj[1][0] == "document" else 0)
+        chunks = [parallel[i :: cores * 4] for i in range(cores * 4)]
+        with ProcessPoolExecutor(cores, initializer=_worker_init, initargs=(self.context,)) as pool:
+            for results, warnings in pool.map(_worker_make, chunks):
+                self.ready.update(results)
+                self.warnings.extend(warnings)
+
+
+def plan_outputs(
+    site: Site,
+    stamp: str,
+    posts: Sequence[Post],
+    assets: Sequence[Source],
+    bodies: dict[Path, str],
+) -> tuple[list[Planned], dict[str, Job], Maker]:
+    """List every output file with its key and its job; make nothing yet."""
+    feeds = feedset.logical_feeds(site, posts)
+    links = feedset.feed_links(site, feeds)
+    site_links = tuple(link for link in links if link.group == feedset.SITE_GROUP) or tuple(links)
+    sections = tuple(_sections(site, posts))
+    maker = Maker(Context(site, {a.rel: a.size for a in assets}, site_links, sections), bodies)
+
+    def key(*parts: object) -> str:
+        digest = hashlib.sha256(stamp.encode())
+        for part in parts:
+            digest.update(repr(part).encode())
+        return digest.hexdigest()
+
+    jobs: list[tuple[str, str, Job]] = []
+    for asset in assets:
+        jobs.append(
+            (asset.rel, key("asset", asset.mtime_ns, asset.size), ("asset", str(asset.path)))
+        )
+    for post in posts:
+        jobs.append((f"fragments/{post.slug}.html", key("fragment", post), ("fragment", post)))
+        jobs.append(
+            (f"{render.post_path(post)}index.html", key("page", post, site_links), ("page", post))
+        )
+    jobs.append(("index.html", key("index", sections, site_links), ("index", None)))
+    for path, data in render.render_feed_pages(site, links, site_links, maker.templates).items():
+        jobs.append((path, key(path, data), ("constant", data)))
+    for feed in feeds:
+        for plan in feedset.plan_documents(site, feed):
+            jobs.append((plan.path, key(plan), ("document", plan)))
+    planned = [Planned(path, k, partial(maker.make, path, job)) for path, k, job in jobs]
+    return planned, {path: job for path, _, job in jobs}, maker
+
+
+def _sections(site: Site, posts: Iterable[Post]) -> list[SectionPlan]:
+    """Split posts by category for the updates page: newest in full, the rest as links."""
+    ordered = newest_first(posts)
+    groups = list(site.categories)
+    known = {key for key, _ in groups}
+    if any(p.category not in known for p in ordered):
+        groups.append(("other", "Other updates"))
+    sections = []
+    for key, label in groups:
+        chosen = [
+            p for p in ordered if p.category == key or (key == "other" and p.category not in known)
+        ]
+        if chosen:
+            limit = site.feed_limit or len(chosen)
+            sections.append((key, label, tuple(chosen[:limit]), tuple(chosen[limit:])))
+    return sections
+
+
+_WORKER: dict[str, Maker] = {}
+
+
+def _worker_init(context: Context) -> None:
+    _WORKER["maker"] = Maker(context)
+
+
+def _worker_make(
+    jobs: list[tuple[str, Job]],
+) -> tuple[dict[str, bytes], list[WcitfeedError]]:
+    maker = _WORKER["maker"]
+    maker.warnings = []
+    results = {path: maker.make(path, job) for path, job in jobs}
+    return results, maker.warnings
