@@ -5,9 +5,17 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN = $(VENV)/bin
 # Independent feed readers and validators the tests run against our output.
-DEBIAN_TOOLS = libxml2-utils jing newsboat sfeed sqlite3 nginx-light
+DEBIAN_TOOLS = libxml2-utils jing newsboat sfeed sqlite3 nginx-light chromium
 
 .PHONY: build test lint system-tools bench
+
+# make bench POSTS=10000: times wcitfeed, Hugo (Debian) and Pelican (PyPI) on one corpus
+POSTS ?= 2000
+bench: $(VENV)/.installed
+	$(BIN)/python -m pip install -q -e '.[bench]'
+	@command -v hugo >/dev/null 2>&1 || { SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -q && $$SUDO apt-get install -y -q --no-install-recommends hugo; }
+	$(BIN)/python bench/run.py --posts $(POSTS) --results bench/RESULTS.md
 
 build: $(VENV)/.installed
 	$(BIN)/wcitfeed build
@@ -32,7 +40,7 @@ $(VENV)/.installed-test: $(VENV)/.installed
 
 system-tools:
 	@missing=""; \
-	for tool in xmllint jing newsboat sfeed sqlite3 nginx; do \
+	for tool in xmllint jing newsboat sfeed sqlite3 nginx chromium; do \
 	  PATH="$$PATH:/usr/sbin" command -v $$tool >/dev/null 2>&1 || missing="$$missing $$tool"; \
 	done; \
 	if [ -n "$$missing" ]; then \

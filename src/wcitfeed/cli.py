@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import time
@@ -193,6 +194,130 @@ def check_command(
     options = Options(now=_now(now), write=False)
     result = _run(lambda: build(Paths(config, content, templates, output), options))
     click.echo(f"OK: {result.posts} posts, {result.files} files would be built.")
+
+
+@main.command("serve", context_settings=CONTEXT)
+@_paths_options
+@click.option(
+    "--port",
+    type=int,
+    default=8000,
+    show_default=True,
+    help="Port on 127.0.0.1 (0 picks a free one).",
+)
+def serve_command(
+    config: Path | None,
+    content: Path | None,
+    templates: Path | None,
+    output: Path | None,
+    now: datetime | None,
+    port: int,
+) -> None:
+    """Preview the site on 127.0.0.1, rebuilding whenever a post, template or setting changes.
+
+    Drafts are shown; output/ and the ledger are not touched (the preview lives in the cache
+    folder). Build errors are printed and shown on the page until they are fixed.
+
+    \b
+    Example:
+      wcitfeed serve --port 8080     # then open http://127.0.0.1:8080/
+    """
+    from wcitfeed.config import load_site
+    from wcitfeed.serve import Preview, serve
+
+    paths = Paths(config, content, templates, output)
+    site = _run_step(lambda: load_site(config, content_dir=content, templates_dir=templates))
+
+    def build_preview(base_url: str) -> tuple[Path, list[str]]:
+        options = Options(now=_now(now), preview=base_url, wait=600)
+        try:
+            result = build(paths, options)
+        except Problems as problems:
+            return Path(), [str(p) for p in problems.problems]
+        except WcitfeedError as error:
+            return Path(), [str(error)]
+        stamp = time.strftime("%H:%M:%S")
+        if result.report.changed:
+            click.echo(f"{stamp} rebuilt: {len(result.report.written)} files changed", err=True)
+        return result.site.output_dir, []
+
+    preview = Preview(build_preview, lambda line: click.echo(f"Error: {line}", err=True))
+    config_path = config or Path("wcitfeed.toml")
+    watched = [site.content_dir, site.templates_dir, config_path]
+    with contextlib.suppress(KeyboardInterrupt):
+        serve(
+            preview,
+            watched,
+            [site.cache_dir, site.output_dir],
+            port,
+            lambda url: click.echo(f"Serving {url} (Ctrl-C to stop)", err=True),
+        )
+
+
+@main.command("new", context_settings=CONTEXT)
+@click.argument("title")
+@click.option("--category", default=None, help="Category key; the post goes in its folder.")
+@click.option("--tag", "tags", multiple=True, help="A tag (repeat for more).")
+@click.option("--draft", is_flag=True, help="Start as a draft: previewed, never published.")
+@click.option(
+    "--config", "config", type=_path, default=None, help="Settings file. [default: wcitfeed.toml]"
+)
+@click.option(
+    "--now",
+    type=click.DateTime(["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d"]),
+    default=None,
+    help="Date the post at this time instead of now.",
+)
+def new_command(
+    title: str,
+    category: str | None,
+    tags: tuple[str, ...],
+    draft: bool,
+    config: Path | None,
+    now: datetime | None,
+) -> None:
+    """Write a new post with valid front matter and a fresh permanent id.
+
+    The date is now in the site's timezone; the file name is the title made into a slug.
+    An existing file is never overwritten.
+
+    \b
+    Example:
+      wcitfeed new "Monday December 10th" --category periodic --tag plenary
+    """
+    from wcitfeed.config import load_site
+    from wcitfeed.content import new_post_text
+    from wcitfeed.model import slugify
+
+    site = _run_step(lambda: load_site(config))
+    keys = [key for key, _ in site.categories]
+    if category is not None and keys and category not in keys:
+        click.echo(
+            f"Error: '{category}' is not a category (use one of {', '.join(keys)})", err=True
+        )
+        sys.exit(EXIT_INVALID)
+    when = _now(now).astimezone(site.timezone).replace(microsecond=0)
+    folder = site.content_dir / category if category else site.content_dir
+    path = folder / f"{slugify(title)}.md"
+    if path.exists():
+        click.echo(f"Error: {path} exists already (choose another title, or edit it)", err=True)
+        sys.exit(EXIT_INVALID)
+    folder.mkdir(parents=True, exist_ok=True)
+    with path.open("x", encoding="utf-8") as handle:
+        handle.write(new_post_text(title, when, category, list(tags), draft))
+    click.echo(str(path))
+
+
+def _run_step(step: Callable[[], Any]) -> Any:
+    try:
+        return step()
+    except Problems as problems:
+        for problem in problems.problems:
+            click.echo(f"Error: {problem}", err=True)
+        sys.exit(EXIT_INVALID)
+    except WcitfeedError as error:
+        click.echo(f"Error: {error}", err=True)
+        sys.exit(EXIT_INVALID)
 
 
 def _now(given: datetime | None) -> datetime:

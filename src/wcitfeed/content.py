@@ -11,6 +11,7 @@ import difflib
 import hashlib
 import os
 import re
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -405,3 +406,21 @@ def _duplicates(posts: list[Post]) -> list[WcitfeedError]:
             else:
                 seen[key] = post
     return problems
+
+
+def new_post_text(
+    title: str, when: datetime, category: str | None, tags: list[str], draft: bool
+) -> str:
+    """Return a new post's file text: valid front matter with a fresh id, and a prompt."""
+
+    def scalar(value: str) -> str:
+        return yaml.safe_dump(value, allow_unicode=True, width=1000).removesuffix("\n...\n").strip()
+
+    lines = [f"id: urn:uuid:{uuid.uuid4()}", f"title: {scalar(title)}", f"date: {when.isoformat()}"]
+    if category:
+        lines.append(f"category: {scalar(category)}")
+    if tags:
+        lines.append("tags: [" + ", ".join(scalar(t) for t in tags) + "]")
+    if draft:
+        lines.append("draft: true")
+    return "---\n" + "\n".join(lines) + "\n---\nWrite the update here.\n"

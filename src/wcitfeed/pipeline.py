@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -51,11 +51,16 @@ class Paths:
 
 @dataclass(frozen=True)
 class Options:
-    """How to run: the time to build for, how long to wait for the lock, and progress."""
+    """How to run: the time to build for, how long to wait for the lock, and progress.
+
+    ``preview`` is a base URL for a local preview: drafts are shown, the ledger is left
+    alone, and output and cache go to a preview folder inside the cache folder.
+    """
 
     now: datetime
     wait: float = 60.0
     write: bool = True
+    preview: str | None = None
     progress: Callable[[int], Any] | None = None
     on_plan: Callable[[int], Any] | None = None
 
@@ -81,6 +86,15 @@ def build(paths: Paths, options: Options) -> BuildResult:
         templates_dir=paths.templates,
         output_dir=paths.output,
     )
+    if options.preview is not None:
+        preview = site.cache_dir / "preview"
+        site = replace(
+            site,
+            base_url=options.preview,
+            output_dir=preview / "output",
+            cache_dir=preview,
+            ledger=None,
+        )
     site.cache_dir.mkdir(parents=True, exist_ok=True)
     lock = filelock.FileLock(site.cache_dir / LOCK_FILE)
     try:
@@ -113,7 +127,8 @@ def _build_locked(site: Site, options: Options) -> BuildResult:
     loaded = load_posts(site, sources, cache.posts)
     ledger = read_ledger(site.ledger)
     posts, new_ledger = apply_ledger(loaded.posts, ledger, now)
-    live = [p for p in posts if not p.draft and p.date <= now]
+    drafts = options.preview is not None
+    live = [p for p in posts if (drafts or not p.draft) and p.date <= now]
     due = [p.date for p in posts if not p.draft and p.date > now]
 
     # Rendering and feed modules are imported here, not at the top: a build with nothing to

@@ -1,0 +1,229 @@
+"""Time wcitfeed, Hugo and Pelican on the same generated corpus, in one run, and print ratios.
+
+Usage: python bench/run.py [--posts N] [--reps R] [--out bench/work] [--results FILE]
+
+Each tool builds an HTML page per post plus full-content feeds from the same posts
+(bench/generate.py, seeded). Every measurement is a whole process; the table gives medians
+of R repetitions and peak memory (max RSS). Also timed: the floor (reading every input with
+cat and writing wcitfeed's output files with cp), and wcitfeed's no-change rebuild and
+one-post-changed rebuild. Needs Debian's hugo and PyPI's pelican and markdown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(HERE))
+
+from generate import generate
+
+WCITFEED_SETTINGS = """\
+title = "Bench"
+base_url = "https://bench.example.org/"
+templates = "{templates}"
+[categories]
+periodic = "Periodic Updates"
+issues = "Issue-specific Updates"
+"""
+
+HUGO_CONFIG = """\
+baseURL = "https://bench.example.org/"
+title = "Bench"
+disableKinds = ["taxonomy", "term"]
+[outputs]
+home = ["RSS"]
+section = []
+[services.rss]
+limit = -1
+"""
+HUGO_SINGLE = (
+    "<!DOCTYPE html><html><head><title>{{ .Title }}</title></head>"
+    "<body><h1>{{ .Title }}</h1>{{ .Content }}</body></html>\n"
+)
+HUGO_RSS = """<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0"><channel><title>{{ .Site.Title }}</title><link>{{ .Permalink }}</link>
+<description>Bench</description>
+{{ range .Site.RegularPages }}<item><title>{{ .Title }}</title><link>{{ .Permalink }}</link>
+<pubDate>{{ .Date.Format "Mon, 02 Jan 2006 15:04:05 -0700" | safeHTML }}</pubDate>
+<guid>{{ .Permalink }}</guid><description>{{ .Content | html }}</description></item>
+{{ end }}</channel></rss>
+"""
+
+PELICAN_SETTINGS = """\
+SITENAME = "Bench"
+SITEURL = "https://bench.example.org"
+PATH = "content"
+TIMEZONE = "UTC"
+DEFAULT_LANG = "en"
+FEED_DOMAIN = SITEURL
+FEED_ALL_ATOM = "feeds/all.atom.xml"
+FEED_ALL_RSS = "feeds/all.rss.xml"
+RSS_FEED_SUMMARY_ONLY = False
+CATEGORY_FEED_ATOM = None
+TRANSLATION_FEED_ATOM = None
+AUTHOR_FEED_ATOM = None
+AUTHOR_FEED_RSS = None
+FEED_MAX_ITEMS = None
+DEFAULT_PAGINATION = False
+LOAD_CONTENT_CACHE = False
+"""
+
+
+def run(command: list[str], cwd: Path) -> tuple[float, int]:
+    """Run a whole process; return wall seconds and its peak memory in MiB."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    if status != 0:
+        raise SystemExit(f"{command[0]} failed in {cwd}: {proc.stderr.read().decode()[-2000:]}")
+    return wall, usage.ru_maxrss // 1024
+
+
+def prepare(work: Path, posts: int) -> dict[str, Path]:
+    """Generate the corpus once and lay out a site for each tool from it."""
+    corpus = work / "corpus"
+    if not (corpus / ".done").exists() or (corpus / ".done").read_text() != str(posts):
+        shutil.rmtree(corpus, ignore_errors=True)
+        generate(posts, corpus)
+        (corpus / ".done").write_text(str(posts))
+    sites = {}
+    wcit = work / "wcitfeed"
+    shutil.rmtree(wcit, ignore_errors=True)
+    wcit.mkdir(parents=True)
+    (wcit / "content").symlink_to(corpus / "content")
+    (wcit / "wcitfeed.toml").write_text(WCITFEED_SETTINGS.format(templates=REPO / "templates"))
+    sites["wcitfeed"] = wcit
+
+    hugo = work / "hugo"
+    shutil.rmtree(hugo, ignore_errors=True)
+    (hugo / "layouts/_default").mkdir(parents=True)
+    (hugo / "config.toml").write_text(HUGO_CONFIG)
+    (hugo / "layouts/_default/single.html").write_text(HUGO_SINGLE)
+    (hugo / "layouts/index.rss.xml").write_text(HUGO_RSS)
+    (hugo / "content").symlink_to(corpus / "content")
+    sites["hugo"] = hugo
+
+    pelican = work / "pelican"
+    shutil.rmtree(pelican, ignore_errors=True)
+    (pelican / "content").mkdir(parents=True)
+    for path in sorted((corpus / "content").rglob("*.md")):
+        front, body = path.read_text(encoding="utf-8").split("---\n", 2)[1:]
+        meta = dict(line.split(": ", 1) for line in front.splitlines() if ": " in line)
+        tags = meta["tags"].strip("[]")
+        (pelican / "content" / path.name).write_text(
+            f"Title: {meta['title'].strip(chr(34))}\nDate: {meta['date']}\n"
+            f"Category: {meta['category']}\nTags: {tags}\nSlug: {path.stem}\n\n{body}",
+            encoding="utf-8",
+        )
+    (pelican / "pelicanconf.py").write_text(PELICAN_SETTINGS)
+    sites["pelican"] = pelican
+    return sites
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--posts", type=int, default=2000)
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=HERE / "work")
+    parser.add_argument("--results", type=Path, help="append the table to this Markdown file")
+    args = parser.parse_args()
+    sites = prepare(args.out.resolve(), args.posts)
+    wcit, hugo, pelican = sites["wcitfeed"], sites["hugo"], sites["pelican"]
+    wcitfeed = [sys.executable, "-m", "wcitfeed", "build", "-q"]
+    hugo_bin = shutil.which("hugo") or "hugo"
+    pelican_bin = [
+        sys.executable,
+        "-m",
+        "pelican",
+        "content",
+        "-o",
+        "output",
+        "-s",
+        "pelicanconf.py",
+        "-q",
+    ]
+    edited = sorted((wcit / "content").rglob("*.md"))[args.posts // 2]
+
+    def clean(site: Path, *names: str) -> Callable[[], None]:
+        def reset() -> None:
+            for name in names:
+                shutil.rmtree(site / name, ignore_errors=True)
+
+        return reset
+
+    def touch_one() -> None:
+        text = edited.read_text(encoding="utf-8")
+        marker = "\nEdited for the benchmark.\n"
+        edited.write_text(
+            text.replace(marker, "") if marker in text else text + marker, encoding="utf-8"
+        )
+
+    floor_out = args.out.resolve() / "floor"
+    floor = [
+        "sh",
+        "-c",
+        f"find -L {wcit / 'content'} -type f -exec cat {{}} + > /dev/null && "
+        f"rm -rf {floor_out} && cp -r {wcit / 'output'} {floor_out}",
+    ]
+    # name: (command, folder, before each run)
+    cases: dict[str, tuple[list[str], Path, Callable[[], None]]] = {
+        "wcitfeed cold": (wcitfeed, wcit, clean(wcit, "output", ".wcitfeed-cache")),
+        "wcitfeed no change": (wcitfeed, wcit, lambda: None),
+        "wcitfeed one post changed": (wcitfeed, wcit, touch_one),
+        "floor (cat inputs, cp outputs)": (floor, wcit, lambda: None),
+        "hugo": ([hugo_bin, "--quiet", "-d", "public"], hugo, clean(hugo, "public", "resources")),
+        "pelican": (pelican_bin, pelican, clean(pelican, "output", "cache")),
+    }
+    times: dict[str, list[float]] = {name: [] for name in cases}
+    memory: dict[str, int] = dict.fromkeys(cases, 0)
+    for _ in range(args.reps):
+        # Paired: every tool once per repetition, so slow drift affects all alike.
+        for name, (command, folder, before) in cases.items():
+            before()
+            wall, rss = run(command, folder)
+            times[name].append(wall)
+            memory[name] = max(memory[name], rss)
+    median = {name: statistics.median(values) for name, values in times.items()}
+    lines = [
+        f"### {args.posts} posts, {args.reps} repetitions, "
+        f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}",
+        "",
+        "| case | median wall | peak memory | runs |",
+        "|---|---|---|---|",
+    ]
+    for name in cases:
+        runs = ", ".join(f"{t:.2f}" for t in times[name])
+        lines.append(f"| {name} | {median[name]:.3f} s | {memory[name]} MiB | {runs} |")
+    cold, nochange = median["wcitfeed cold"], median["wcitfeed no change"]
+    lines += [
+        "",
+        f"- cold build vs Hugo: {cold / median['hugo']:.2f}× Hugo's time (target: at most 1×)",
+        f"- cold build vs Pelican: {median['pelican'] / cold:.1f}× faster (target: at least 5×)",
+        f"- no-change rebuild vs Hugo: {median['hugo'] / nochange:.1f}× faster "
+        f"(target: at least 20×), {nochange:.3f} s (target: under 0.5 s)",
+        f"- one post changed vs no change: "
+        f"{median['wcitfeed one post changed'] / nochange:.2f}× (target: under 2×)",
+        f"- cold build vs floor: {cold / median['floor (cat inputs, cp outputs)']:.1f}×",
+        f"- peak memory, cold: {memory['wcitfeed cold']} MiB (target: under 300 MB)",
+        "",
+    ]
+    print("\n".join(lines))
+    if args.results:
+        with args.results.open("a", encoding="utf-8") as handle:
+            handle.write("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()

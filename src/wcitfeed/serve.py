@@ -1,0 +1,171 @@
+"""Local preview: build, serve the result on 127.0.0.1, rebuild when a source changes.
+
+The preview is built into the cache folder with drafts shown and links pointing at the local
+server, so ``output/`` and the ledger are never touched by previewing. A build error does not
+stop the server: it is printed and shown on every page until the next good build.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import threading
+import time
+from collections.abc import Callable
+from email.utils import formatdate, parsedate_to_datetime
+from http import HTTPStatus
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers import Observer
+
+CONTENT_TYPES = {
+    "atom.xml": "application/atom+xml; charset=utf-8",
+    "rss.xml": "application/rss+xml; charset=utf-8",
+    ".json": "application/feed+json; charset=utf-8",
+    ".xml": "application/xml; charset=utf-8",
+    ".html": "text/html; charset=utf-8",
+}
+# Editors save in bursts (temporary file, rename, chmod): wait for quiet before rebuilding.
+DEBOUNCE = 0.3
+
+
+class Preview:
+    """The state the server shows: the folder to serve, or the errors of the last build."""
+
+    def __init__(
+        self, build: Callable[[str], tuple[Path, list[str]]], report: Callable[[str], Any]
+    ) -> None:
+        self._build = build
+        self._report = report
+        self.base_url = ""
+        self.folder: Path | None = None
+        self.errors: list[str] = []
+        self.lock = threading.Lock()
+
+    def rebuild(self) -> None:
+        """Build once; keep serving the last good build's folder when this one fails."""
+        with self.lock:
+            folder, errors = self._build(self.base_url)
+            self.errors = errors
+            if not errors:
+                self.folder = folder
+            for line in errors:
+                self._report(line)
+
+
+def make_handler(preview: Preview) -> type[SimpleHTTPRequestHandler]:
+    """Create a request handler that serves the preview folder with feed content types."""
+
+    class Handler(SimpleHTTPRequestHandler):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, directory=str(preview.folder or "."), **kwargs)
+
+        def guess_type(self, path: Any) -> str:
+            name = str(path)
+            for suffix, content_type in CONTENT_TYPES.items():
+                if name.endswith(suffix):
+                    return content_type
+            return str(super().guess_type(path))
+
+        def send_head(self) -> Any:
+            if preview.errors:
+                return self._error_page()
+            path = Path(self.translate_path(self.path))
+            if path.is_dir():
+                path = path / "index.html"
+            if path.is_file():
+                info = path.stat()
+                etag = f'"{info.st_size:x}-{info.st_mtime_ns:x}"'
+                if self.headers.get("If-None-Match") == etag or (
+                    "If-None-Match" not in self.headers and self._not_modified_since(info.st_mtime)
+                ):
+                    self.send_response(HTTPStatus.NOT_MODIFIED)
+                    self.send_header("ETag", etag)
+                    self.end_headers()
+                    return None
+                self._etag = etag
+            return super().send_head()
+
+        def end_headers(self) -> None:
+            etag = getattr(self, "_etag", None)
+            if etag:
+                self.send_header("ETag", etag)
+            self.send_header("Cache-Control", "no-cache")
+            super().end_headers()
+
+        def _not_modified_since(self, mtime: float) -> bool:
+            since = self.headers.get("If-Modified-Since")
+            if not since:
+                return False
+            try:
+                return int(mtime) <= parsedate_to_datetime(since).timestamp()
+            except (TypeError, ValueError):
+                return False
+
+        def _error_page(self) -> Any:
+            items = "".join(f"<li><code>{html.escape(e)}</code></li>" for e in preview.errors)
+            body = (
+                '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+                "<title>Build failed</title></head><body><h1>The build failed</h1>"
+                f"<p>Fix these and save; this page comes back by itself:</p><ul>{items}</ul>"
+                "</body></html>"
+            ).encode()
+            self.send_response(HTTPStatus.INTERNAL_SERVER_ERROR)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Last-Modified", formatdate(usegmt=True))
+            self.end_headers()
+            return io.BytesIO(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    return Handler
+
+
+class _OnChange(FileSystemEventHandler):
+    def __init__(self, ignored: list[Path], changed: threading.Event) -> None:
+        self.ignored = [str(p) for p in ignored]
+        self.changed = changed
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        path = str(event.src_path)
+        if event.event_type in ("opened", "closed_no_write") or any(
+            path.startswith(prefix) for prefix in self.ignored
+        ):
+            return
+        self.changed.set()
+
+
+def serve(
+    preview: Preview,
+    watched: list[Path],
+    ignored: list[Path],
+    port: int,
+    ready: Callable[[str], Any],
+) -> None:
+    """Serve until interrupted, rebuilding after every change below the watched paths."""
+    server = ThreadingHTTPServer(("127.0.0.1", port), make_handler(preview))
+    preview.base_url = f"http://127.0.0.1:{server.server_port}/"
+    preview.rebuild()
+    changed = threading.Event()
+    observer = Observer()
+    handler = _OnChange(ignored, changed)
+    for path in watched:
+        target = path if path.is_dir() else path.parent
+        observer.schedule(handler, str(target), recursive=path.is_dir())
+    observer.start()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    ready(preview.base_url)
+    try:
+        while True:
+            changed.wait()
+            time.sleep(DEBOUNCE)
+            changed.clear()
+            preview.rebuild()
+    finally:
+        observer.stop()
+        server.shutdown()

@@ -1,0 +1,140 @@
+"""The updates page, the preview server and the authoring command, seen through Chromium."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import feedparser
+import pytest
+from click.testing import Result
+
+from tests.browser import dom, screenshot
+
+ORDER = [
+    ("periodic", ["2012-12-14", "2012-12-09", "2012-12-07"]),
+    ("issues", ["wcit-wsis-and-internet-governance", "national-control-of-internet-resources",
+                "security-cybersecurity"]),
+]
+
+
+@pytest.fixture
+def serving(site_copy: Path) -> Iterator[tuple[Path, str]]:
+    """Run `wcitfeed serve --port 0` on the site copy; yield (site, base URL)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "wcitfeed", "serve", "--port", "0"],
+        cwd=site_copy, stderr=subprocess.PIPE, text=True,
+    )
+    assert proc.stderr is not None
+    url = ""
+    deadline = time.monotonic() + 60
+    while not url and time.monotonic() < deadline:
+        line = proc.stderr.readline()
+        match = re.search(r"Serving (http://127\.0\.0\.1:\d+/)", line)
+        url = match.group(1) if match else ""
+    assert url, "serve did not start"
+    yield site_copy, url
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def fetch(url: str) -> tuple[int, str, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, response.headers["Content-Type"], response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers["Content-Type"], error.read().decode()
+
+
+def wait_for(url: str, condition: Callable[[int, str], bool], seconds: float = 10) -> str:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        status, _, body = fetch(url)
+        if condition(status, body):
+            return body
+        time.sleep(0.2)
+    raise AssertionError(f"{url} did not change as expected within {seconds} s")
+
+
+def test_page_in_chromium_sections_order_links_and_screenshots(
+    serving: tuple[Path, str],
+) -> None:
+    _, url = serving
+    page = dom(url)
+    headings = re.findall(r"<h2>([^<]+)</h2>", page)
+    assert headings[:1] == ["Periodic Updates"]
+    assert "Issue-specific Updates" in headings
+    for section, slugs in ORDER:
+        block = page.split(f'<section id="{section}">', 1)[1].split("</section>", 1)[0]
+        assert re.findall(r'<article class="wcit-update" id="([^"]+)"', block) == slugs
+    assert "Security [Cybersecurity] is a complex issue" in page
+    assert "[bracketed]" in page
+
+    links = re.findall(r'<link rel="alternate" type="([^"]+)" href="([^"]+)"', page)
+    assert {t for t, _ in links} == {"application/atom+xml", "application/rss+xml",
+                                     "application/feed+json"}
+    for media_type, href in links:
+        status, content_type, body = fetch(href)
+        assert status == 200
+        assert content_type.split(";")[0] == media_type
+        if media_type != "application/feed+json":
+            assert len(feedparser.parse(body).entries) == 6
+
+    # Each post's page, where the feeds' entry links point, opens too.
+    post = dom(url + "posts/2012-12-09/")
+    assert "Sunday December 9th" in post
+    assert "Ad hoc groups met all weekend" in post
+
+    screenshot(url, "updates-phone.png", 390, 844)
+    screenshot(url, "updates-desktop.png", 1280, 900)
+
+
+def test_serve_shows_edits_and_errors_then_recovers(serving: tuple[Path, str]) -> None:
+    site, url = serving
+    post = site / "content/periodic/2012-12-09.md"
+    original = post.read_text(encoding="utf-8")
+    post.write_text(original.replace("The weekend was spent", "The long weekend was spent"),
+                    encoding="utf-8")
+    wait_for(url, lambda status, body: "The long weekend was spent" in body)
+    assert "The long weekend was spent" in dom(url)
+
+    post.write_text(original.replace("title: Sunday December 9th", "title: [unclosed"),
+                    encoding="utf-8")
+    error_page = wait_for(url, lambda status, body: status == 500)
+    assert "The build failed" in error_page
+    assert re.search(r"content/periodic/2012-12-09\.md:\d+: front matter is not valid YAML",
+                     error_page)
+    assert "content/periodic/2012-12-09.md" in dom(url)
+
+    post.write_text(original, encoding="utf-8")
+    wait_for(url, lambda status, body: status == 200 and "The weekend was spent" in body)
+    # The preview never touched the published output.
+    assert not (site / "output").exists()
+
+
+def test_new_then_build_shows_the_post_in_every_feed(
+    site_copy: Path, run_cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(site_copy)
+    result = run_cli("new", "Monday December 10th", "--category", "periodic",
+                     "--tag", "plenary", "--now", "2012-12-10T21:00:00+0400")
+    assert result.exit_code == 0, result.output
+    path = site_copy / result.output.strip()
+    assert path == site_copy / "content/periodic/monday-december-10th.md"
+    assert run_cli("new", "Monday December 10th", "--category", "periodic").exit_code == 1
+
+    assert run_cli("build", "--now", "2012-12-11T00:00:00+0400").exit_code == 0
+    out = site_copy / "output"
+    for feed in ("atom.xml", "rss.xml", "feed.json", "categories/periodic/atom.xml",
+                 "tags/plenary/rss.xml"):
+        parsed = feedparser.parse((out / feed).read_bytes())
+        titles = [e.title for e in parsed.entries] if parsed.entries else []
+        if feed.endswith(".json"):
+            titles = re.findall(r'"title":"([^"]+)"', (out / feed).read_text())
+        assert "Monday December 10th" in titles, feed
+    assert "2012-12-10T21:00:00+04:00" in path.read_text()
