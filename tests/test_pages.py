@@ -18,8 +18,14 @@ from tests.browser import dom, screenshot
 
 ORDER = [
     ("periodic", ["2012-12-14", "2012-12-09", "2012-12-07"]),
-    ("issues", ["wcit-wsis-and-internet-governance", "national-control-of-internet-resources",
-                "security-cybersecurity"]),
+    (
+        "issues",
+        [
+            "wcit-wsis-and-internet-governance",
+            "national-control-of-internet-resources",
+            "security-cybersecurity",
+        ],
+    ),
 ]
 
 
@@ -28,7 +34,9 @@ def serving(site_copy: Path) -> Iterator[tuple[Path, str]]:
     """Run `wcitfeed serve --port 0` on the site copy; yield (site, base URL)."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "wcitfeed", "serve", "--port", "0"],
-        cwd=site_copy, stderr=subprocess.PIPE, text=True,
+        cwd=site_copy,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     assert proc.stderr is not None
     url = ""
@@ -76,8 +84,11 @@ def test_page_in_chromium_sections_order_links_and_screenshots(
     assert "[bracketed]" in page
 
     links = re.findall(r'<link rel="alternate" type="([^"]+)" href="([^"]+)"', page)
-    assert {t for t, _ in links} == {"application/atom+xml", "application/rss+xml",
-                                     "application/feed+json"}
+    assert {t for t, _ in links} == {
+        "application/atom+xml",
+        "application/rss+xml",
+        "application/feed+json",
+    }
     for media_type, href in links:
         status, content_type, body = fetch(href)
         assert status == 200
@@ -98,17 +109,20 @@ def test_serve_shows_edits_and_errors_then_recovers(serving: tuple[Path, str]) -
     site, url = serving
     post = site / "content/periodic/2012-12-09.md"
     original = post.read_text(encoding="utf-8")
-    post.write_text(original.replace("The weekend was spent", "The long weekend was spent"),
-                    encoding="utf-8")
+    post.write_text(
+        original.replace("The weekend was spent", "The long weekend was spent"), encoding="utf-8"
+    )
     wait_for(url, lambda status, body: "The long weekend was spent" in body)
     assert "The long weekend was spent" in dom(url)
 
-    post.write_text(original.replace("title: Sunday December 9th", "title: [unclosed"),
-                    encoding="utf-8")
+    post.write_text(
+        original.replace("title: Sunday December 9th", "title: [unclosed"), encoding="utf-8"
+    )
     error_page = wait_for(url, lambda status, body: status == 500)
     assert "The build failed" in error_page
-    assert re.search(r"content/periodic/2012-12-09\.md:\d+: front matter is not valid YAML",
-                     error_page)
+    assert re.search(
+        r"content/periodic/2012-12-09\.md:\d+: front matter is not valid YAML", error_page
+    )
     assert "content/periodic/2012-12-09.md" in dom(url)
 
     post.write_text(original, encoding="utf-8")
@@ -121,8 +135,16 @@ def test_new_then_build_shows_the_post_in_every_feed(
     site_copy: Path, run_cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(site_copy)
-    result = run_cli("new", "Monday December 10th", "--category", "periodic",
-                     "--tag", "plenary", "--now", "2012-12-10T21:00:00+0400")
+    result = run_cli(
+        "new",
+        "Monday December 10th",
+        "--category",
+        "periodic",
+        "--tag",
+        "plenary",
+        "--now",
+        "2012-12-10T21:00:00+0400",
+    )
     assert result.exit_code == 0, result.output
     path = site_copy / result.output.strip()
     assert path == site_copy / "content/periodic/monday-december-10th.md"
@@ -130,8 +152,13 @@ def test_new_then_build_shows_the_post_in_every_feed(
 
     assert run_cli("build", "--now", "2012-12-11T00:00:00+0400").exit_code == 0
     out = site_copy / "output"
-    for feed in ("atom.xml", "rss.xml", "feed.json", "categories/periodic/atom.xml",
-                 "tags/plenary/rss.xml"):
+    for feed in (
+        "atom.xml",
+        "rss.xml",
+        "feed.json",
+        "categories/periodic/atom.xml",
+        "tags/plenary/rss.xml",
+    ):
         parsed = feedparser.parse((out / feed).read_bytes())
         titles = [e.title for e in parsed.entries] if parsed.entries else []
         if feed.endswith(".json"):

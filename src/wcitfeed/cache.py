@@ -33,8 +33,12 @@ class BuildCache:
 
 
 def fingerprint(config: Path | None, templates_dir: Path) -> str:
-    """Digest wcitfeed's version, the settings file and every template."""
+    """Digest wcitfeed's version and modules, the settings file and every template."""
     digest = hashlib.sha256(f"{_FORMAT} {__version__} {sys.version_info[:2]}".encode())
+    # wcitfeed's own modules by size and time too: an edited checkout is a new version.
+    for module in sorted(Path(__file__).parent.glob("*.py")):
+        info = module.stat()
+        digest.update(f"{module.name} {info.st_size} {info.st_mtime_ns}".encode())
     paths = [config] if config is not None else []
     if templates_dir.is_dir():
         paths += sorted(p for p in templates_dir.rglob("*") if p.is_file())

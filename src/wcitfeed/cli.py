@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import click
 
@@ -306,6 +307,112 @@ def new_command(
     with path.open("x", encoding="utf-8") as handle:
         handle.write(new_post_text(title, when, category, list(tags), draft))
     click.echo(str(path))
+
+
+@main.command("digest", context_settings=CONTEXT)
+@click.option(
+    "--since",
+    type=click.DateTime(["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d"]),
+    default=None,
+    help="Posts published at or after this time.",
+)
+@click.option("--last", type=click.IntRange(min=1), default=None, help="The newest N posts.")
+@click.option(
+    "--since-last",
+    is_flag=True,
+    help="Posts not in an earlier --since-last digest (remembered in --state).",
+)
+@click.option(
+    "--full/--summary",
+    default=False,
+    show_default=True,
+    help="Each post's full text, or its summary.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["html", "text", "eml"]),
+    default="html",
+    show_default=True,
+    help="An HTML document, plain text, or a MIME message.",
+)
+@click.option("--to", "to", multiple=True, help="Recipient for --format eml (repeatable).")
+@click.option("--from", "sender", default=None, help="Sender for --format eml.")
+@click.option("--subject", default=None, help="Subject and heading.")
+@click.option(
+    "--state",
+    type=_path,
+    default=None,
+    help="State file for --since-last. [default: wcitfeed-digest.json beside the settings]",
+)
+@click.option(
+    "--config", "config", type=_path, default=None, help="Settings file. [default: wcitfeed.toml]"
+)
+@click.option(
+    "--now",
+    type=click.DateTime(["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d"]),
+    default=None,
+    help="Act as if it were this time.",
+)
+def digest_command(
+    since: datetime | None,
+    last: int | None,
+    since_last: bool,
+    full: bool,
+    fmt: str,
+    to: tuple[str, ...],
+    sender: str | None,
+    subject: str | None,
+    state: Path | None,
+    config: Path | None,
+    now: datetime | None,
+) -> None:
+    """Print an e-mail-safe digest of new posts, for newsletters.
+
+    Exactly one of --since, --last, --since-last. With nothing new it prints nothing on
+    stdout, says so on stderr, exits 3 and leaves the state alone, so cron sends no empty
+    newsletter.
+
+    \b
+    Example:
+      wcitfeed digest --since-last --format eml --to list@example.org \\
+          --from updates@example.org | sendmail -t
+    """
+    from wcitfeed.mail import digest_message
+    from wcitfeed.newsletter import Window, make_digest, record_sent
+
+    if sum([since is not None, last is not None, since_last]) != 1:
+        raise click.UsageError("give exactly one of --since, --last, --since-last")
+    if fmt == "eml" and (not to or not sender):
+        raise click.UsageError("--format eml needs --to and --from")
+    moment = _now(now)
+    state_path = state or (config or Path("wcitfeed.toml")).parent / "wcitfeed-digest.json"
+    window = Window(_now(since) if since else None, last, since_last)
+    digest = _run_step(
+        lambda: make_digest(config, window, moment, state_path, full=full, subject=subject)
+    )
+    if digest is None:
+        click.echo("Nothing new for a digest.", err=True)
+        sys.exit(EXIT_UNCHANGED)
+    if fmt == "html":
+        click.echo(digest.html, nl=False)
+    elif fmt == "text":
+        click.echo(digest.text, nl=False)
+    else:
+        domain = urlsplit(digest.site.base_url).hostname or "localhost"
+        message = digest_message(
+            digest.html,
+            digest.text,
+            subject=digest.subject,
+            sender=sender or "",
+            to=list(to),
+            when=moment,
+            domain=domain,
+        )
+        sys.stdout.buffer.write(message)
+        sys.stdout.buffer.flush()
+    if since_last:
+        record_sent(state_path, digest, moment)
 
 
 def _run_step(step: Callable[[], Any]) -> Any:

@@ -18,7 +18,7 @@ from typing import Any
 
 import jinja2
 
-from wcitfeed import feedset, render
+from wcitfeed import feedset, mail, render
 from wcitfeed.content import Source, read_body
 from wcitfeed.errors import WcitfeedError
 from wcitfeed.model import FeedLink, Post, RenderedPost, Site, newest_first
@@ -26,6 +26,7 @@ from wcitfeed.output import Planned
 
 # Below this many files to make, starting worker processes costs more than it saves.
 PARALLEL_THRESHOLD = 300
+PARALLEL_KINDS = ("fragment", "page", "email", "document")
 Job = tuple[str, Any]
 SectionPlan = tuple[str, str, tuple[Post, ...], tuple[Post, ...]]
 
@@ -76,6 +77,8 @@ class Maker:
         if kind == "page":
             fragment = render.render_fragment(site, self.rendered(arg), templates)
             return render.render_post_page(site, fragment, arg, templates, self.context.site_links)
+        if kind == "email":
+            return mail.email_fragment(site, self.rendered(arg), templates).encode("utf-8")
         if kind == "index":
             return render.render_index(
                 site,
@@ -96,7 +99,7 @@ class Maker:
 
     def make_in_parallel(self, jobs: Sequence[tuple[str, Job]]) -> None:
         """Make many files on every core; the results wait in ``ready`` for ``make``."""
-        parallel = [(path, job) for path, job in jobs if job[0] in ("fragment", "page", "document")]
+        parallel = [(path, job) for path, job in jobs if job[0] in PARALLEL_KINDS]
         cores = os.cpu_count() or 1
         if len(parallel) < PARALLEL_THRESHOLD or cores < 2:
             return
@@ -136,6 +139,7 @@ def plan_outputs(
         )
     for post in posts:
         jobs.append((f"fragments/{post.slug}.html", key("fragment", post), ("fragment", post)))
+        jobs.append((f"email/{post.slug}.html", key("email", post), ("email", post)))
         jobs.append(
             (f"{render.post_path(post)}index.html", key("page", post, site_links), ("page", post))
         )

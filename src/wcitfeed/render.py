@@ -44,6 +44,8 @@ TEMPLATES = (
     "index.html",
     "feeds.html",
     "feed_links.html",
+    "email.css",
+    "digest.html",
 )
 
 
@@ -168,7 +170,7 @@ def make_environment(templates_dir: Path) -> jinja2.Environment:
     """Create the Jinja2 environment: strict about undefined names, escaping on."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(templates_dir),
-        autoescape=True,
+        autoescape=jinja2.select_autoescape(default=True, disabled_extensions=("css", "txt")),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,
