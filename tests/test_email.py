@@ -42,8 +42,19 @@ def test_hostile_post_becomes_a_safe_email_fragment(
     config = make_site(tmp_path, {"periodic/bad.md": GOOD.replace("Body.\n", HOSTILE)})
     assert run_cli("build", "--config", config).exit_code == 0
     html = (tmp_path / "output/email/bad.html").read_text(encoding="utf-8")
-    for dangerous in ("<script", "alert(", "onerror", "onclick", "javascript:", "<iframe",
-                      "<form", "<input", "<style", "position:fixed", "class="):
+    for dangerous in (
+        "<script",
+        "alert(",
+        "onerror",
+        "onclick",
+        "javascript:",
+        "<iframe",
+        "<form",
+        "<input",
+        "<style",
+        "position:fixed",
+        "class=",
+    ):
         assert dangerous not in html, dangerous
     assert '<img src="https://example.org/periodic/pics/cat.png"' in html
     assert 'alt="cat.png"' in html
@@ -74,13 +85,21 @@ def test_email_fragment_and_digest_in_chromium(tmp_path: Path) -> None:
     assert hrefs and all(h.startswith("https://wcit-updates.example.org/") for h in hrefs)
     screenshot(fragment.as_uri(), "email-fragment.png", 600, 900)
 
-    digest = subprocess.run([*WCITFEED, "digest", "--last", "3", "--full"], cwd=site,
-                            capture_output=True, text=True, check=True).stdout
+    digest = subprocess.run(
+        [*WCITFEED, "digest", "--last", "3", "--full"],
+        cwd=site,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     path = tmp_path / "digest.html"
     path.write_text(digest, encoding="utf-8")
     page = dom(path.as_uri(), 600, 1200)
-    for title in ("Friday December 14th | Final update from WCIT", "Sunday December 9th",
-                  "Friday, December 7th"):
+    for title in (
+        "Friday December 14th | Final update from WCIT",
+        "Sunday December 9th",
+        "Friday, December 7th",
+    ):
         assert title in page
     assert "Sunday 9 December 2012, 21:00 (UTC+04:00)" in page
     assert "<style" not in page and "class=" not in page
@@ -92,12 +111,18 @@ def test_email_fragment_and_digest_in_chromium(tmp_path: Path) -> None:
 
 def test_text_digest_keeps_lists_and_footnotes_links(tmp_path: Path) -> None:
     site = site_with_seed(tmp_path)
-    text = subprocess.run([*WCITFEED, "digest", "--last", "1", "--full", "--format", "text"],
-                          cwd=site, capture_output=True, text=True, check=True).stdout
+    text = subprocess.run(
+        [*WCITFEED, "digest", "--last", "1", "--full", "--format", "text"],
+        cwd=site,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert "Friday December 14th | Final update from WCIT" in text
     assert text.count("\n  * ") == 11
-    assert re.search(r"^\s+\[\d+\]: https://wcit-updates\.example\.org/posts/2012-12-14/$", text,
-                     re.MULTILINE)
+    assert re.search(
+        r"^\s+\[\d+\]: https://wcit-updates\.example\.org/posts/2012-12-14/$", text, re.MULTILINE
+    )
     assert "<" not in text
 
 
@@ -106,11 +131,20 @@ def test_eml_parses_into_matching_text_and_html_parts(tmp_path: Path) -> None:
     args = ["digest", "--last", "2", "--now", "2013-01-01T08:00:00+0000"]
 
     def run(*extra: str) -> bytes:
-        return subprocess.run([*WCITFEED, *args, *extra], cwd=site, capture_output=True,
-                              check=True).stdout
+        return subprocess.run(
+            [*WCITFEED, *args, *extra], cwd=site, capture_output=True, check=True
+        ).stdout
 
-    eml = run("--format", "eml", "--to", "list@example.org", "--from", "desk@example.org",
-              "--subject", "WCIT this week")
+    eml = run(
+        "--format",
+        "eml",
+        "--to",
+        "list@example.org",
+        "--from",
+        "desk@example.org",
+        "--subject",
+        "WCIT this week",
+    )
     message = email.message_from_bytes(eml, policy=email.policy.default)
     assert message.get_content_type() == "multipart/alternative"
     assert message["Subject"] == "WCIT this week"
@@ -121,20 +155,37 @@ def test_eml_parses_into_matching_text_and_html_parts(tmp_path: Path) -> None:
     html_part = message.get_body(("html",))
     assert text_part is not None and html_part is not None
     assert text_part.get_content_charset() == "utf-8"
-    assert text_part.get_content() == run("--format", "text", "--subject",
-                                           "WCIT this week").decode()
+    assert (
+        text_part.get_content() == run("--format", "text", "--subject", "WCIT this week").decode()
+    )
     assert html_part.get_content() == run("--subject", "WCIT this week").decode()
 
 
-@pytest.mark.skipif(shutil.which("sendmail") is None and not Path("/usr/sbin/sendmail").exists(),
-                    reason="needs an MTA: make test installs Debian's exim4-daemon-light")
+@pytest.mark.skipif(
+    shutil.which("sendmail") is None and not Path("/usr/sbin/sendmail").exists(),
+    reason="needs an MTA: make test installs Debian's exim4-daemon-light",
+)
 def test_sendmail_delivers_the_digest_to_a_local_mailbox(tmp_path: Path) -> None:
     site = site_with_seed(tmp_path)
     subject = f"WCIT digest {uuid.uuid4()}"
     eml = subprocess.run(
-        [*WCITFEED, "digest", "--last", "1", "--format", "eml", "--to", "root@localhost",
-         "--from", "updates@wcit-updates.example.org", "--subject", subject],
-        cwd=site, capture_output=True, check=True,
+        [
+            *WCITFEED,
+            "digest",
+            "--last",
+            "1",
+            "--format",
+            "eml",
+            "--to",
+            "root@localhost",
+            "--from",
+            "updates@wcit-updates.example.org",
+            "--subject",
+            subject,
+        ],
+        cwd=site,
+        capture_output=True,
+        check=True,
     ).stdout
     sendmail = shutil.which("sendmail") or "/usr/sbin/sendmail"
     subprocess.run([sendmail, "-t"], input=eml, check=True, timeout=60)
@@ -154,23 +205,35 @@ def test_sendmail_delivers_the_digest_to_a_local_mailbox(tmp_path: Path) -> None
 
 def test_since_last_twice_sends_nothing_the_second_time(tmp_path: Path) -> None:
     site = site_with_seed(tmp_path)
-    first = subprocess.run([*WCITFEED, "digest", "--since-last", "--format", "text"],
-                           cwd=site, capture_output=True, text=True)
+    first = subprocess.run(
+        [*WCITFEED, "digest", "--since-last", "--format", "text"],
+        cwd=site,
+        capture_output=True,
+        text=True,
+    )
     assert first.returncode == 0
     assert first.stdout.count("## ") == 6
     state = site / "wcitfeed-digest.json"
     saved = state.read_bytes()
-    second = subprocess.run([*WCITFEED, "digest", "--since-last"], cwd=site,
-                            capture_output=True, text=True)
+    second = subprocess.run(
+        [*WCITFEED, "digest", "--since-last"], cwd=site, capture_output=True, text=True
+    )
     assert (second.returncode, second.stdout) == (3, "")
     assert second.stderr.strip() == "Nothing new for a digest."
     assert state.read_bytes() == saved
 
     post = site / "content/periodic/2012-12-20.md"
-    post.write_text("---\nid: urn:uuid:after\ntitle: Afterwards\ndate: 2012-12-20T10:00:00+04:00"
-                    "\n---\nLater news.\n", encoding="utf-8")
-    third = subprocess.run([*WCITFEED, "digest", "--since-last", "--format", "text"],
-                           cwd=site, capture_output=True, text=True)
+    post.write_text(
+        "---\nid: urn:uuid:after\ntitle: Afterwards\ndate: 2012-12-20T10:00:00+04:00"
+        "\n---\nLater news.\n",
+        encoding="utf-8",
+    )
+    third = subprocess.run(
+        [*WCITFEED, "digest", "--since-last", "--format", "text"],
+        cwd=site,
+        capture_output=True,
+        text=True,
+    )
     assert third.returncode == 0
     assert "Afterwards" in third.stdout
     assert "Sunday December 9th" not in third.stdout
@@ -178,8 +241,13 @@ def test_since_last_twice_sends_nothing_the_second_time(tmp_path: Path) -> None:
 
 def test_since_window_and_summary(tmp_path: Path) -> None:
     site = site_with_seed(tmp_path)
-    out = subprocess.run([*WCITFEED, "digest", "--since", "2012-12-08"], cwd=site,
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [*WCITFEED, "digest", "--since", "2012-12-08"],
+        cwd=site,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert "Sunday December 9th" in out and "Friday, December 7th" not in out
     assert "A weekend of ad hoc groups" in out  # the summary, not the full text
     assert "Ad hoc groups met all weekend" not in out
