@@ -67,6 +67,17 @@ SETTINGS: dict[str, Setting] = {
     "content": Setting("string", "content", "Folder of posts."),
     "templates": Setting("string", "templates", "Folder of Jinja2 templates."),
     "output": Setting("string", "output", "Folder the build writes."),
+    "lenient": Setting(
+        "boolean",
+        False,
+        'Accept Jekyll, Hugo, Zola and Eleventy front matter (see "Posts from other tools").',
+    ),
+    "template_tags": Setting(
+        "string",
+        "keep",
+        'Liquid tags and Hugo shortcodes in bodies: "keep" them as text or "strip" them.',
+    ),
+    "max_post_bytes": Setting("integer", 2_000_000, "Largest post file accepted, in bytes."),
     "cache": Setting("string", ".wcitfeed-cache", "Folder for the build cache; safe to delete."),
     "ledger": Setting(
         "string", "wcitfeed-ledger.json", 'File that remembers edits (commit it); "" for none.'
@@ -76,6 +87,7 @@ SETTINGS: dict[str, Setting] = {
 _TYPES: dict[str, Callable[[Any], bool]] = {
     "string": lambda v: isinstance(v, str),
     "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "boolean": lambda v: isinstance(v, bool),
     "table": lambda v: isinstance(v, dict),
     "list of tables": lambda v: isinstance(v, list) and all(isinstance(x, dict) for x in v),
     "list of strings": lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
@@ -84,6 +96,7 @@ _TYPES: dict[str, Callable[[Any], bool]] = {
 _EXAMPLES = {
     "string": 'key = "text"',
     "integer": "key = 20",
+    "boolean": "key = true",
     "table": '[key] with lines like periodic = "Periodic Updates"',
     "list of tables": '[[key]] with name = "..."',
     "list of strings": 'key = ["a", "b"]',
@@ -160,6 +173,8 @@ def load_site(
         for item in values.get(key) or []:
             if item not in allowed:
                 fail(key, f"has '{item}', which is not one of {', '.join(allowed)}")
+    if values.get("template_tags") not in (None, "keep", "strip"):
+        fail("template_tags", 'must be "keep" or "strip"')
     hub = values.get("hub")
     if isinstance(hub, str) and not re.match(r"^https?://[^/\s]+", hub):
         fail("hub", 'must be an absolute http(s) URL (write hub = "https://hub.example/")')
@@ -199,6 +214,9 @@ def load_site(
         output_dir=output_dir or root / values["output"],
         cache_dir=root / values["cache"],
         ledger=root / values["ledger"] if values["ledger"] else None,
+        lenient=values["lenient"],
+        template_tags=values["template_tags"],
+        max_post_bytes=values["max_post_bytes"],
         source=path,
     )
 

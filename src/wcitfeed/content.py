@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import json
 import os
 import re
+import tomllib
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -48,6 +50,13 @@ FORBIDDEN_RE = re.compile(
     r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff\ufffe\uffff]"
 )
 _HANDLER = YAMLHandler()
+_TOML_BOUNDARY = re.compile(r"^\+{3,}\s*$", re.MULTILINE)
+_JS_LINE = re.compile(r"^\s*(?:const|let|var)\s+(\w+)\s*=\s*(.+?);?\s*$")
+# Liquid tags and output, Hugo shortcodes: not ours to run; stripped when asked.
+TEMPLATE_TAG_RE = re.compile(r"\{%.*?%\}|\{\{<.*?>\}\}|\{\{%.*?%\}\}|\{\{.*?\}\}", re.DOTALL)
+MORE_RE = re.compile(r"^\s*<!--\s*more\s*-->\s*$", re.MULTILINE)
+MAX_ALIASES = 100
+POST_SUFFIXES = (".md", ".markdown")
 # libyaml's parser when PyYAML was built with it: the pure-Python one is ten times slower.
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -94,7 +103,8 @@ def scan_sources(site: Site) -> tuple[list[Source], list[Source]]:
                 elif entry.is_file():
                     info = entry.stat()
                     source = Source(Path(entry.path), rel, info.st_mtime_ns, info.st_size)
-                    (posts if entry.name.endswith(".md") else assets).append(source)
+                    is_post = entry.name.endswith(POST_SUFFIXES)
+                    (posts if is_post else assets).append(source)
     posts.sort(key=lambda s: s.rel)
     assets.sort(key=lambda s: s.rel)
     return posts, assets
@@ -127,11 +137,12 @@ def load_posts(
     return Loaded(posts, bodies, warnings)
 
 
-def read_body(path: Path) -> str:
+def read_body(path: Path, strip_tags: bool = False) -> str:
     """Read the Markdown body of a post already checked in an earlier run."""
-    text = _clean_text(path.read_bytes().decode("utf-8"))
-    boundaries = list(_HANDLER.FM_BOUNDARY.finditer(text))
-    return text[boundaries[1].end() :]
+    split = _split_front_matter(_clean_text(path.read_bytes().decode("utf-8")))
+    if isinstance(split, str):  # the file changed since it was checked
+        raise ContentError(split, path=path)
+    return TEMPLATE_TAG_RE.sub("", split[2]) if strip_tags else split[2]
 
 
 def _clean_text(text: str) -> str:
@@ -160,25 +171,20 @@ def _load_post(
     _warn_forbidden(text, path, warnings)
     text = _clean_text(text)
 
-    if not _HANDLER.detect(text):
+    split = _split_front_matter(text)
+    if isinstance(split, str):
+        fail(split, 1)
+        return None, "", problems
+    kind, fm_text, body, first_line, closing_line = split
+    if len(fm_text.encode("utf-8")) > 64 * 1024 or len(text) > site.max_post_bytes:
         fail(
-            "has no front matter (begin the file with a line '---', then title:, date:, "
-            "id:, then a line '---')",
+            f"is larger than the limit of {site.max_post_bytes} bytes (max_post_bytes) or "
+            "has more than 64 KiB of front matter; split it, or raise max_post_bytes",
             1,
         )
         return None, "", problems
-    boundaries = list(_HANDLER.FM_BOUNDARY.finditer(text))
-    if len(boundaries) < 2:
-        fail("front matter is not closed (add a line '---' after the last field)", 1)
-        return None, "", problems
-    opening, closing = boundaries[0], boundaries[1]
-    fm_text, body = text[opening.end() : closing.start()], text[closing.end() :]
-    # Line numbers in messages count from the top of the file, not of the front matter.
-    first_line = text.count("\n", 0, opening.end()) + 1
-    closing_line = text.count("\n", 0, closing.start()) + 1
     try:
-        meta = _HANDLER.load(fm_text, Loader=_YAML_LOADER)
-        lines = _FieldLines(fm_text, first_line)
+        meta, lines = _parse_front_matter(kind, fm_text, first_line)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + first_line if mark is not None else 1
@@ -188,11 +194,36 @@ def _load_post(
             reason += f" ({context} that starts on line {start.line + first_line})"
         fail(f"front matter is not valid YAML: {reason}", line)
         return None, "", problems
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"line (\d+)", str(exc))
+        line = int(match.group(1)) + first_line - 1 if match else first_line
+        fail(f"front matter is not valid TOML: {exc}", line)
+        return None, "", problems
+    except ValueError as exc:
+        fail(str(exc), first_line)
+        return None, "", problems
     if meta is None:
         meta = {}
     if not isinstance(meta, dict):
         fail("front matter must be 'key: value' lines, not a single value", first_line)
         return None, "", problems
+    if site.lenient:
+        meta = _from_other_tools(meta, path, body, site)
+        if meta is None:
+            warnings.append(
+                ContentError("is not a post (no title and no text); skipped", path=path)
+            )
+            return None, "", problems
+        if meta.pop("_undated", False):
+            warnings.append(
+                ContentError(
+                    "is missing; the file's modification time stands in (add date: to keep it)",
+                    path=path,
+                    field="date",
+                )
+            )
+    if site.template_tags == "strip":
+        body = TEMPLATE_TAG_RE.sub("", body)
     # YAML escapes such as "\x07" or "\ud800" can make forbidden characters after parsing.
     for key, value in meta.items():
         cleaned = _clean_value(value)
@@ -214,7 +245,7 @@ def _load_post(
             fail(f"is not a front-matter field ({hint})", lines.get(key), str(key))
     for key in REQUIRED:
         if meta.get(key) in (None, ""):
-            fail(f"is missing (add {key}: {FIELDS[key]})", lines.get(key, first_line), key)
+            fail(f"is missing (add {key}: {FIELDS[key]})", first_line, key)
 
     def text_field(key: str) -> str | None:
         value = meta.get(key)
@@ -297,7 +328,7 @@ def _load_post(
             updated=updated,
             category=category,
             tags=tags,
-            summary=text_field("summary"),
+            summary=text_field("summary") or _excerpt(body),
             authors=authors,
             draft=bool(flags["draft"]),
             minor=bool(flags["minor"]),
@@ -307,6 +338,186 @@ def _load_post(
         body,
         problems,
     )
+
+
+def _split_front_matter(text: str) -> tuple[str, str, str, int, int] | str:
+    """Find the front matter: YAML between '---', TOML between '+++', or Eleventy's '---js'.
+
+    Return (kind, front matter, body, its first line, the closing line) or a message.
+    """
+    start = len(text) - len(text.lstrip("\n"))  # some tools leave blank lines first
+    head = text[start:]
+    for kind, boundary, opener in (
+        ("js", _HANDLER.FM_BOUNDARY, "---js"),
+        ("yaml", _HANDLER.FM_BOUNDARY, "---"),
+        ("toml", _TOML_BOUNDARY, "+++"),
+    ):
+        if not head.startswith(opener):
+            continue
+        if kind == "js":
+            first_end = head.index("\n") if "\n" in head else len(head)
+            rest = [m for m in boundary.finditer(head) if m.start() > first_end]
+            if not rest:
+                break
+            opening_end, closing = first_end, rest[0]
+        else:
+            found = list(boundary.finditer(head))
+            if not found or found[0].start() != 0:
+                continue
+            if len(found) < 2:
+                return f"front matter is not closed (add a line '{opener}' after the last field)"
+            opening_end, closing = found[0].end(), found[1]
+        fm_text = head[opening_end : closing.start()]
+        first_line = text.count("\n", 0, start + opening_end) + 1
+        closing_line = text.count("\n", 0, start + closing.start()) + 1
+        return kind, fm_text, head[closing.end() :], first_line, closing_line
+    return (
+        "has no front matter (begin the file with a line '---', then title:, date:, "
+        "id:, then a line '---')"
+    )
+
+
+def _parse_front_matter(kind: str, fm_text: str, first_line: int) -> tuple[Any, Any]:
+    """Parse front matter of any kind; return the values and where each key is."""
+    if kind == "toml":
+        data = tomllib.loads(fm_text)
+        return data, _TomlLines(fm_text, first_line)
+    if kind == "js":
+        data = {}
+        for line in fm_text.splitlines():
+            match = _JS_LINE.match(line)
+            if match:
+                try:
+                    data[match.group(1)] = json.loads(match.group(2))
+                except ValueError:
+                    raise ValueError(
+                        f"JavaScript front matter is run by Eleventy, not read "
+                        f"by wcitfeed: '{line.strip()}' is not a plain value "
+                        "(use YAML front matter)"
+                    ) from None
+            elif line.strip() and not line.strip().startswith("//"):
+                raise ValueError(
+                    "JavaScript front matter is run by Eleventy, not read by "
+                    f"wcitfeed: '{line.strip()}' (use YAML front matter)"
+                )
+        return data, _TomlLines("", first_line)
+    if "&" in fm_text and "*" in fm_text:
+        # Refuse alias bombs ("billion laughs") before PyYAML expands them.
+        aliases = sum(
+            isinstance(e, yaml.AliasEvent) for e in yaml.parse(fm_text, Loader=_YAML_LOADER)
+        )
+        if aliases > MAX_ALIASES:
+            raise ValueError(
+                f"front matter uses {aliases} YAML aliases (*name); more than "
+                f"{MAX_ALIASES} is refused as a possible alias bomb"
+            )
+    return _HANDLER.load(fm_text, Loader=_YAML_LOADER), _FieldLines(fm_text, first_line)
+
+
+class _TomlLines:
+    """Where each top-level TOML key is (tomllib keeps no positions)."""
+
+    def __init__(self, fm_text: str, first_line: int) -> None:
+        self._lines: dict[str, int] = {}
+        for number, line in enumerate(fm_text.splitlines()):
+            match = re.match(r"^\s*([A-Za-z0-9_-]+)\s*=", line)
+            if match and match.group(1) not in self._lines:
+                self._lines[match.group(1)] = number + first_line
+
+    def get(self, key: Any, default: int | None = None) -> int | None:
+        return self._lines.get(key, default)
+
+
+def _excerpt(body: str) -> str | None:
+    """Return the text before a '<!--more-->' line, Jekyll's and Hugo's summary mark."""
+    match = MORE_RE.search(body)
+    if match is None:
+        return None
+    text = re.sub(r"[*_`#>\[\]]|\(https?://[^)]*\)", "", body[: match.start()])
+    return " ".join(text.split()) or None
+
+
+_JEKYLL_NAME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})-(.+)$")
+_PATH_DATE = re.compile(r"(?:^|/)(\d{4})/(\d{2})/(\d{2})(?:/|$)")
+_LOOSE_DATE = re.compile(
+    r"^(\d{4}-\d{2}-\d{2})(?:[ T](\d{1,2}:\d{2}(?::\d{2})?))?(?:\.\d+)?"
+    r"(?:.*?\s?([+-]\d{2}:?\d{2}|Z))?\s*$"
+)
+
+
+def _from_other_tools(
+    meta: dict[Any, Any], path: Path, body: str, site: Site
+) -> dict[str, Any] | None:
+    """Map Jekyll, Hugo, Zola and Eleventy front matter onto wcitfeed's fields.
+
+    Unknown keys move under ``extra``; a missing id is derived from the date and slug; a
+    missing date comes from the file name or a 'YYYY/MM/DD' path key. Returns None for a
+    file that is no post at all (no title and no text).
+    """
+    meta = {str(k): v for k, v in meta.items()}
+    extra = dict(meta.pop("extra", None) or {}) if isinstance(meta.get("extra"), dict) else {}
+    out: dict[str, Any] = {}
+    stem = path.parent.name if path.stem in ("index", "_index") else path.stem
+    name = _JEKYLL_NAME.match(stem)
+    for key, value in meta.items():
+        if key in ("description", "excerpt") and "summary" not in meta:
+            out["summary"] = value if not isinstance(value, list) else " ".join(map(str, value))
+        elif key == "categories":
+            items = value.split() if isinstance(value, str) else list(value or [])
+            if items and "category" not in meta:
+                out["category"] = str(items[0])
+            out["tags"] = [*map(str, items[1:]), *out.get("tags", [])]
+        elif key == "tags":
+            items = value.split() if isinstance(value, str) else list(value or [])
+            out["tags"] = [*out.get("tags", []), *map(str, items)]
+        elif key == "authors":
+            out["author"] = value
+        elif key == "published" and value is False:
+            out["draft"] = True
+        elif key in FIELDS and key != "extra":
+            out[key] = value
+        else:
+            extra[key] = value
+    if "date" not in out:
+        found = _PATH_DATE.search(str(extra.get("path", "")))
+        if name:
+            out["date"] = f"{name.group(1)}-{name.group(2)}-{name.group(3)}"
+        elif found:
+            out["date"] = "-".join(found.groups())
+    if "date" not in out:
+        # Hugo's fallback: the file's modification time, said out loud.
+        out["date"] = datetime.fromtimestamp(path.stat().st_mtime, site.timezone).replace(
+            microsecond=0
+        )
+        out["_undated"] = True
+    if isinstance(out.get("date"), str):
+        match = _LOOSE_DATE.match(out["date"].strip())
+        if match:
+            day, clock, offset = match.groups()
+            value = day + (f"T{clock:0>5}" if clock else "")
+            if clock and offset:
+                value += offset if offset == "Z" or ":" in offset else f"{offset[:3]}:{offset[3:]}"
+            out["date"] = value
+    if not out.get("title"):
+        if not body.strip():
+            return None
+        out["title"] = (name.group(4) if name else stem).replace("-", " ").strip().capitalize()
+    if "slug" not in out:
+        # Nested posts keep their folders in the slug: blogs reuse names across sections.
+        rel = path.relative_to(site.content_dir).parent
+        folders = rel.parts[:-1] if path.stem in ("index", "_index") else rel.parts
+        out["slug"] = slugify("-".join([*folders, name.group(4) if name else stem]))
+    if "id" not in out and out.get("date") is not None:
+        host = re.sub(r"^https?://", "", site.base_url).split("/")[0]
+        day = str(out["date"])[:10]
+        out["id"] = f"tag:{host},{day}:{out['slug']}"
+    if out.get("category") is not None and site.categories:
+        keys = [k for k, _ in site.categories]
+        if out["category"] not in keys:
+            extra["category"] = out.pop("category")
+    if extra:
+        out["extra"] = extra
+    return out
 
 
 def _warn_forbidden(text: str, path: Path, warnings: list[WcitfeedError]) -> None:
@@ -361,8 +572,12 @@ def _parse_date(value: object, site: Site, fail: Callable[[str], None]) -> datet
     elif isinstance(value, date):
         parsed = datetime.combine(value, time(0, 0))
     elif isinstance(value, str):
+        # Jekyll writes '2016-07-25 12:00:00 -0700'; make the offset ISO 8601.
+        text = re.sub(
+            r"^(\S+[ T]\d{1,2}:\d{2}(?::\d{2})?)\s+([+-]\d{2}):?(\d{2})$", r"\1\2:\3", value.strip()
+        )
         try:
-            parsed = datetime.fromisoformat(value.strip())
+            parsed = datetime.fromisoformat(text)
         except ValueError:
             fail(f"'{value}' is not a date ({example})")
             return None

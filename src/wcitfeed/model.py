@@ -48,6 +48,9 @@ class Site:
     output_dir: Path
     cache_dir: Path
     ledger: Path | None
+    lenient: bool
+    template_tags: str
+    max_post_bytes: int
     source: Path | None
 
     def category_label(self, key: str | None) -> str:

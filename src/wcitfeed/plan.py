@@ -60,7 +60,7 @@ class Maker:
         if item is None or item.post != post:
             body = self.bodies.get(post.source)
             if body is None:
-                body = read_body(post.source)
+                body = read_body(post.source, self.context.site.template_tags == "strip")
             site = self.context.site
             item = render.render_post(site, post, body, self.templates, self.context.asset_sizes)
             self.memo[post.source] = item
