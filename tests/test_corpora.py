@@ -6,7 +6,7 @@ import calendar
 import re
 import tomllib
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import feedparser
@@ -63,7 +63,7 @@ def test_every_real_post_is_in_the_feed_with_its_title_and_date(
     by_title: dict[str, list[date]] = {}
     for entry in feed.entries:
         by_title.setdefault(entry.title, []).append(
-            datetime.utcfromtimestamp(calendar.timegm(entry.published_parsed)).date()
+            datetime.fromtimestamp(calendar.timegm(entry.published_parsed), UTC).date()
         )
     files = sorted(p for p in (CORPORA / corpus).rglob("*") if p.suffix in (".md", ".markdown"))
     present = 0
