@@ -95,7 +95,8 @@ CASES = {
     ),
     "not UTF-8": (
         GOOD.replace("Body.", "Caf\xe9.").encode("cp1252"),
-        "post.md:6: is not UTF-8 (convert it, e.g. iconv -f WINDOWS-1252 -t UTF-8, and save again)",
+        "post.md:6: is not UTF-8; it looks like WINDOWS-1252 (convert it: iconv -f "
+        "WINDOWS-1252 -t UTF-8 'post.md' > fixed.md, then replace the file)",
     ),
 }
 
@@ -190,3 +191,145 @@ def test_date_without_offset_takes_the_site_timezone(
     atom = (tmp_path / "output" / "atom.xml").read_text(encoding="utf-8")
     assert "<published>2012-12-07T19:00:00+04:00</published>" in atom
     assert "<published>2012-12-08T00:00:00+04:00</published>" in atom
+
+
+MORE_CASES = {
+    "TOML syntax error": (
+        '+++\ntitle = "x"\ndate = \n+++\nBody.\n',
+        "post.md:3: front matter is not valid TOML: Invalid value (column 8)",
+    ),
+    "JavaScript front matter that must be run": (
+        "---js\nconst title = makeTitle();\n---\nBody.\n",
+        "post.md:1: JavaScript front matter is run by Eleventy, not read by wcitfeed: "
+        "'const title = makeTitle();' is not a plain value (use YAML front matter)",
+    ),
+    "YAML alias bomb": (
+        "---\n"
+        + "a: &a [x, x, x, x, x, x, x, x, x]\n"
+        + "".join(
+            f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]\n"
+            for i in range(12)
+        )
+        + "id: i\ntitle: t\ndate: 2012-12-07\n---\nBody.\n",
+        "post.md:1: front matter uses 108 YAML aliases (*name); more than 100 is refused as a "
+        "possible alias bomb",
+    ),
+    "UTF-16 file": (
+        GOOD.encode("utf-16"),
+        "post.md:1: is not UTF-8; it looks like UTF-16 (convert it: iconv -f UTF-16 -t UTF-8 "
+        "'post.md' > fixed.md, then replace the file)",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", MORE_CASES)
+def test_more_bad_post_messages(
+    case: str, tmp_path: Path, run_cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text, message = MORE_CASES[case]
+    config = make_site(tmp_path, {"post.md": text})
+    monkeypatch.chdir(tmp_path)
+    result = run_cli("build", "--config", config)
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [f"Error: content/{message}"]
+
+
+def test_huge_post_is_refused(
+    tmp_path: Path, run_cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = make_site(tmp_path, {"post.md": GOOD.replace("Body.", "word " * 500)})
+    config.write_text(
+        config.read_text().replace("[categories]", "max_post_bytes = 1000\n[categories]")
+    )
+    monkeypatch.chdir(tmp_path)
+    result = run_cli("build", "--config", config)
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [
+        "Error: content/post.md:1: is larger than the limit of 1000 bytes (max_post_bytes) or "
+        "has more than 64 KiB of front matter; split it, or raise max_post_bytes"
+    ]
+
+
+def test_symlink_outside_content_is_refused(
+    tmp_path: Path, run_cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = make_site(tmp_path, {"good.md": GOOD})
+    secret = tmp_path / "secret.md"
+    secret.write_text(GOOD.replace("urn:uuid:good", "urn:uuid:secret"))
+    (tmp_path / "content" / "leak.md").symlink_to(secret)
+    (tmp_path / "content" / "inside.md").symlink_to(tmp_path / "content" / "good.md")
+    monkeypatch.chdir(tmp_path)
+    result = run_cli("build", "--config", config)
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [
+        f"Error: content/leak.md: is a symbolic link to {secret}, outside the content folder "
+        "(copy the file in instead)"
+    ]
+
+
+def test_skip_invalid_publishes_the_good_posts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import subprocess
+    import sys
+
+    config = make_site(
+        tmp_path,
+        {
+            "good.md": GOOD,
+            "bad.md": GOOD.replace("urn:uuid:good", "urn:uuid:bad").replace("title: Good\n", ""),
+        },
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "wcitfeed", "build", "--skip-invalid"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 4
+    assert proc.stderr.splitlines() == [
+        "Error: content/bad.md:1: 'title' is missing (add title: title (required)) "
+        "(left out of this build)"
+    ]
+    atom = (tmp_path / "output/atom.xml").read_text()
+    assert "<title>Good</title>" in atom
+    assert "urn:uuid:bad" not in atom
+    # The next run looks again (and still says so) instead of taking the no-change path.
+    again = subprocess.run(
+        [sys.executable, "-m", "wcitfeed", "build", "--skip-invalid"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert again.returncode == 4
+    assert config.exists()
+
+
+def test_check_json_lists_every_problem(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+    import subprocess
+    import sys
+
+    make_site(
+        tmp_path,
+        {
+            "a.md": GOOD.replace("title: Good\n", ""),
+            "b.md": GOOD.replace("urn:uuid:good", "urn:uuid:b").replace(
+                "2012-12-07T19:00:00+04:00", "never"
+            ),
+        },
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "wcitfeed", "check", "--format", "json"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 1
+    report = json.loads(proc.stdout)
+    assert report["ok"] is False
+    assert [(p["path"], p["line"], p["field"]) for p in report["problems"]] == [
+        ("content/a.md", 1, "title"),
+        ("content/b.md", 4, "date"),
+    ]
+    assert not (tmp_path / "output").exists()

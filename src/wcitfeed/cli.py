@@ -22,6 +22,7 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 # Exit codes, documented in README.md ("Exit codes").
 EXIT_INVALID = 1
 EXIT_UNCHANGED = 3
+EXIT_SKIPPED = 4
 EXIT_LOCKED = 75  # EX_TEMPFAIL from sysexits.h: cron wrappers know it means "try later"
 
 _path = click.Path(path_type=Path)
@@ -95,6 +96,11 @@ def main() -> None:
     is_flag=True,
     help=f"Exit with {EXIT_UNCHANGED} when no output file changed.",
 )
+@click.option(
+    "--skip-invalid",
+    is_flag=True,
+    help=f"Publish the valid posts, report the others, exit {EXIT_SKIPPED}.",
+)
 def build_command(
     config: Path | None,
     content: Path | None,
@@ -106,12 +112,14 @@ def build_command(
     as_json: bool,
     wait: float,
     exit_unchanged: bool,
+    skip_invalid: bool,
 ) -> None:
     """Build the feeds, fragments and pages into the output folder.
 
     Prints nothing when no file changed (so cron mails nothing), one line otherwise.
     Exit codes: 0 built, 1 invalid input (nothing in the output folder is touched),
-    3 nothing changed (only with --exit-unchanged), 75 another build holds the lock.
+    3 nothing changed (only with --exit-unchanged), 4 built without the invalid posts
+    (only with --skip-invalid), 75 another build holds the lock.
 
     \b
     Example:
@@ -132,7 +140,9 @@ def build_command(
         if bar is not None:
             bar.update(done - bar.pos)
 
-    options = Options(now=_now(now), wait=wait, progress=progress, on_plan=on_plan)
+    options = Options(
+        now=_now(now), wait=wait, progress=progress, on_plan=on_plan, skip_invalid=skip_invalid
+    )
     try:
         result = _run(lambda: build(Paths(config, content, templates, output), options))
     finally:
@@ -170,18 +180,31 @@ def build_command(
                 f"Built {result.posts} posts into {out}: {len(report.written)} written, "
                 f"{len(report.removed)} removed, {len(report.unchanged)} unchanged."
             )
+    for problem in result.invalid:
+        click.echo(f"Error: {problem} (left out of this build)", err=True)
+    if result.invalid:
+        sys.exit(EXIT_SKIPPED)
     if exit_unchanged and not report.changed:
         sys.exit(EXIT_UNCHANGED)
 
 
 @main.command("check", context_settings=CONTEXT)
 @_paths_options
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="One line per problem, or one JSON document for tools.",
+)
 def check_command(
     config: Path | None,
     content: Path | None,
     templates: Path | None,
     output: Path | None,
     now: datetime | None,
+    fmt: str,
 ) -> None:
     """Check settings, posts and templates without writing anything.
 
@@ -191,10 +214,46 @@ def check_command(
     \b
     Example:
       wcitfeed check --content drafts/
+      wcitfeed check --format json | jq '.problems[].text'
     """
     options = Options(now=_now(now), write=False)
-    result = _run(lambda: build(Paths(config, content, templates, output), options))
-    click.echo(f"OK: {result.posts} posts, {result.files} files would be built.")
+    if fmt == "text":
+        result = _run(lambda: build(Paths(config, content, templates, output), options))
+        click.echo(f"OK: {result.posts} posts, {result.files} files would be built.")
+        return
+    problems: list[WcitfeedError] = []
+    warnings: list[WcitfeedError] = []
+    posts = 0
+    try:
+        result = build(Paths(config, content, templates, output), options)
+        posts, warnings = result.posts, result.warnings
+    except Problems as found:
+        problems = found.problems
+    except WcitfeedError as error:
+        problems = [error]
+    click.echo(
+        json.dumps(
+            {
+                "ok": not problems,
+                "posts": posts if not problems else None,
+                "problems": [_as_dict(p) for p in problems],
+                "warnings": [_as_dict(w) for w in warnings],
+            },
+            indent=2,
+        )
+    )
+    if problems:
+        sys.exit(EXIT_INVALID)
+
+
+def _as_dict(problem: WcitfeedError) -> dict[str, Any]:
+    return {
+        "path": str(problem.path) if problem.path else None,
+        "line": problem.line,
+        "field": problem.field,
+        "message": problem.message,
+        "text": str(problem),
+    }
 
 
 @main.command("serve", context_settings=CONTEXT)

@@ -15,7 +15,7 @@ import re
 import tomllib
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
@@ -78,10 +78,15 @@ class Loaded:
     posts: list[Post]
     bodies: dict[Path, str]
     warnings: list[WcitfeedError]
+    invalid: list[WcitfeedError] = field(default_factory=list)
 
 
 def scan_sources(site: Site) -> tuple[list[Source], list[Source]]:
-    """List the posts (``*.md``) and the other files below the content folder, by stat only."""
+    """List the posts (``*.md``) and the other files below the content folder, by stat only.
+
+    A symbolic link that leads outside the content folder is refused: a post could
+    otherwise publish any file the build can read.
+    """
     root = site.content_dir
     if not root.is_dir():
         raise Problems(
@@ -89,6 +94,8 @@ def scan_sources(site: Site) -> tuple[list[Source], list[Source]]:
         )
     posts: list[Source] = []
     assets: list[Source] = []
+    refused: list[WcitfeedError] = []
+    real_root = root.resolve()
     # os.scandir rather than Path.rglob: a no-change build does this for every file.
     pending = [(os.fspath(root), "")]
     while pending:
@@ -98,6 +105,17 @@ def scan_sources(site: Site) -> tuple[list[Source], list[Source]]:
                 if entry.name.startswith("."):
                     continue
                 rel = prefix + entry.name
+                if entry.is_symlink():
+                    target = Path(entry.path).resolve()
+                    if not target.is_relative_to(real_root):
+                        refused.append(
+                            ContentError(
+                                f"is a symbolic link to {target}, outside the content folder "
+                                "(copy the file in instead)",
+                                path=Path(entry.path),
+                            )
+                        )
+                        continue
                 if entry.is_dir():
                     pending.append((entry.path, rel + "/"))
                 elif entry.is_file():
@@ -105,17 +123,24 @@ def scan_sources(site: Site) -> tuple[list[Source], list[Source]]:
                     source = Source(Path(entry.path), rel, info.st_mtime_ns, info.st_size)
                     is_post = entry.name.endswith(POST_SUFFIXES)
                     (posts if is_post else assets).append(source)
+    if refused:
+        raise Problems(refused)
     posts.sort(key=lambda s: s.rel)
     assets.sort(key=lambda s: s.rel)
     return posts, assets
 
 
 def load_posts(
-    site: Site, sources: list[Source], cached: Mapping[str, tuple[int, int, Post]]
+    site: Site,
+    sources: list[Source],
+    cached: Mapping[str, tuple[int, int, Post]],
+    *,
+    skip_invalid: bool = False,
 ) -> Loaded:
     """Check every post; read only those the cache does not vouch for.
 
-    Raise ``Problems`` listing every fault in every file.
+    Raise ``Problems`` listing every fault in every file; with ``skip_invalid``, leave the
+    faulty posts out and return their problems in ``invalid`` instead.
     """
     posts: list[Post] = []
     bodies: dict[Path, str] = {}
@@ -131,10 +156,15 @@ def load_posts(
         if post is not None:
             posts.append(post)
             bodies[post.source] = body
-    problems.extend(_duplicates(posts))
-    if problems:
+    duplicates = _duplicates(posts)
+    problems.extend(duplicates)
+    if problems and not skip_invalid:
         raise Problems(problems)
-    return Loaded(posts, bodies, warnings)
+    if duplicates:
+        # Keep the first post of each id or slug, as the messages say.
+        named = {p.path for p in duplicates}
+        posts = [p for p in posts if p.source not in named]
+    return Loaded(posts, bodies, warnings, problems)
 
 
 def read_body(path: Path, strip_tags: bool = False) -> str:
@@ -163,8 +193,10 @@ def _load_post(
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
+        source = _guess_encoding(data)
         fail(
-            "is not UTF-8 (convert it, e.g. iconv -f WINDOWS-1252 -t UTF-8, and save again)",
+            f"is not UTF-8; it looks like {source} (convert it: iconv -f {source} -t UTF-8 "
+            f"'{path.name}' > fixed.md, then replace the file)",
             line,
         )
         return None, "", problems
@@ -195,9 +227,12 @@ def _load_post(
         fail(f"front matter is not valid YAML: {reason}", line)
         return None, "", problems
     except tomllib.TOMLDecodeError as exc:
-        match = re.search(r"line (\d+)", str(exc))
+        # tomllib counts lines from the front matter; say the file's line instead.
+        match = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
         line = int(match.group(1)) + first_line - 1 if match else first_line
-        fail(f"front matter is not valid TOML: {exc}", line)
+        reason = str(exc).split(" (at line")[0]
+        where = f" (column {match.group(2)})" if match else ""
+        fail(f"front matter is not valid TOML: {reason}{where}", line)
         return None, "", problems
     except ValueError as exc:
         fail(str(exc), first_line)
@@ -338,6 +373,17 @@ def _load_post(
         body,
         problems,
     )
+
+
+def _guess_encoding(data: bytes) -> str:
+    """Name the encoding a non-UTF-8 file most likely uses, for iconv."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "UTF-16"
+    try:
+        data.decode("cp1252")
+    except UnicodeDecodeError:
+        return "ISO-8859-1"
+    return "WINDOWS-1252"
 
 
 def _split_front_matter(text: str) -> tuple[str, str, str, int, int] | str:
@@ -606,16 +652,16 @@ def _tags(value: object, fail: Callable[[str], None]) -> tuple[str, ...]:
 
 def _duplicates(posts: list[Post]) -> list[WcitfeedError]:
     problems: list[WcitfeedError] = []
-    for field in ("id", "slug"):
+    for name in ("id", "slug"):
         seen: dict[str, Post] = {}
         for post in posts:
-            key = getattr(post, field)
+            key = getattr(post, name)
             if key in seen:
                 problems.append(
                     ContentError(
                         f"'{key}' is already used by {seen[key].source} (give each post its own)",
                         path=post.source,
-                        field=field,
+                        field=name,
                     )
                 )
             else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -58,7 +59,8 @@ class Problems(WcitfeedError):
 
 def _display_path(path: Path) -> str:
     """Show a path relative to the working directory when it lies below it."""
+    # abspath, not resolve: a symbolic link is named as itself, not as its target.
     try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
+        return str(Path(os.path.abspath(path)).relative_to(Path.cwd().resolve()))  # noqa: PTH100
     except ValueError:
         return str(path)

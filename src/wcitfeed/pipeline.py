@@ -61,6 +61,7 @@ class Options:
     wait: float = 60.0
     write: bool = True
     preview: str | None = None
+    skip_invalid: bool = False
     progress: Callable[[int], Any] | None = None
     on_plan: Callable[[int], Any] | None = None
 
@@ -76,6 +77,7 @@ class BuildResult:
     pinged: tuple[str, ...] = ()
     warnings: list[WcitfeedError] = field(default_factory=list)
     skipped: bool = False
+    invalid: list[WcitfeedError] = field(default_factory=list)
 
 
 def build(paths: Paths, options: Options) -> BuildResult:
@@ -124,7 +126,7 @@ def _build_locked(site: Site, options: Options) -> BuildResult:
     ):
         return BuildResult(site, posts=-1, files=len(cache.outputs), skipped=True)
 
-    loaded = load_posts(site, sources, cache.posts)
+    loaded = load_posts(site, sources, cache.posts, skip_invalid=options.skip_invalid)
     ledger = read_ledger(site.ledger)
     posts, new_ledger = apply_ledger(loaded.posts, ledger, now)
     drafts = options.preview is not None
@@ -142,7 +144,11 @@ def _build_locked(site: Site, options: Options) -> BuildResult:
         for item in planned:
             item.make()
         return BuildResult(
-            site, len(live), files=len(planned), warnings=[*loaded.warnings, *maker.warnings]
+            site,
+            len(live),
+            files=len(planned),
+            warnings=[*loaded.warnings, *maker.warnings],
+            invalid=loaded.invalid,
         )
 
     stale = [item.path for item in planned if cache.outputs.get(item.path, ("",))[0] != item.key]
@@ -156,7 +162,8 @@ def _build_locked(site: Site, options: Options) -> BuildResult:
     by_path = {s.path: s for s in sources}
     new_cache = BuildCache(
         fingerprint=stamp,
-        inputs=_inputs_signature(sources, assets, site.ledger),
+        # With invalid posts left out, the next build must look again, not skip.
+        inputs="" if loaded.invalid else _inputs_signature(sources, assets, site.ledger),
         next_due=min(due, default=None),
         posts={
             by_path[p.source].rel: (by_path[p.source].mtime_ns, by_path[p.source].size, p)
@@ -167,7 +174,12 @@ def _build_locked(site: Site, options: Options) -> BuildResult:
     write_atomic(site.cache_dir / "state.pickle", encode_cache(new_cache))
 
     result = BuildResult(
-        site, len(live), report, len(planned), warnings=[*loaded.warnings, *maker.warnings]
+        site,
+        len(live),
+        report,
+        len(planned),
+        warnings=[*loaded.warnings, *maker.warnings],
+        invalid=loaded.invalid,
     )
     if site.hub:
         from wcitfeed.websub import ping_hub
