@@ -16,7 +16,8 @@ README = (REPO / "README.md").read_text(encoding="utf-8")
 def table_keys(heading: str) -> list[str]:
     """Return the first-column keys of the table under a README heading."""
     section = README.split(f"## {heading}\n", 1)[1].split("\n## ", 1)[0]
-    return re.findall(r"^\| `([a-z_]+)` \|", section, flags=re.MULTILINE)
+    table = section[section.index("\n|") :].split("\n\n", 1)[0]  # the first table only
+    return re.findall(r"^\| `([a-z_]+)` \|", table, flags=re.MULTILINE)
 
 
 @pytest.mark.parametrize(("heading", "keys"), [("Settings", SETTINGS), ("Posts", FIELDS)])
