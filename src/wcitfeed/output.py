@@ -6,7 +6,7 @@ import contextlib
 import json
 import os
 import tempfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,50 +58,66 @@ class Planned:
 OutputState = dict[str, tuple[str, int, int]]
 
 
-def sync_outputs(
-    root: Path,
-    planned: Sequence[Planned],
-    previous: Mapping[str, tuple[str, int, int]],
-    progress: Callable[[int], None] | None = None,
-) -> tuple[WriteReport, OutputState]:
-    """Bring the output folder in line with the plan, making only what may have changed.
+class OutputSync:
+    """Brings the output folder in line with the plan, in as many steps as the caller likes.
 
     A file whose key and stat match the last build is neither made nor read. A made file is
-    written only when its bytes differ, so its mtime (and a web server's ETag) stays.
+    written only when its bytes differ, so its mtime (and a web server's ETag) stays. All
+    writes of a build are staged and committed together in ``finish``.
     """
-    root.mkdir(parents=True, exist_ok=True)
-    _remove_stale_temporaries(root)
-    written: list[str] = []
-    unchanged: list[str] = []
-    state: OutputState = {}
-    batch = _Batch()
-    for number, item in enumerate(planned, start=1):
-        target = root / item.path
-        before = previous.get(item.path)
-        info = _stat(target)
-        if before is not None and info is not None and before == (item.key, *info):
-            unchanged.append(item.path)
-            state[item.path] = before
-        else:
-            data = item.make()
-            if _same_bytes(target, data):
-                unchanged.append(item.path)
-                info = _stat(target)
-                assert info is not None
-                state[item.path] = (item.key, *info)
+
+    def __init__(
+        self,
+        root: Path,
+        previous: Mapping[str, tuple[str, int, int]],
+        progress: Callable[[int], None] | None = None,
+    ) -> None:
+        root.mkdir(parents=True, exist_ok=True)
+        _remove_stale_temporaries(root)
+        self.root = root
+        self.previous = previous
+        self.progress = progress
+        self.done = 0
+        self.written: list[str] = []
+        self.unchanged: list[str] = []
+        self.state: OutputState = {}
+        self.keys: dict[str, str] = {}
+        self.batch = _Batch()
+
+    def sync(self, planned: Iterable[Planned]) -> None:
+        """Make and stage the files of ``planned`` that may have changed."""
+        for item in planned:
+            self.keys[item.path] = item.key
+            target = self.root / item.path
+            before = self.previous.get(item.path)
+            info = _stat(target)
+            if before is not None and info is not None and before == (item.key, *info):
+                self.unchanged.append(item.path)
+                self.state[item.path] = before
             else:
-                batch.stage(_inside(root, item.path), data)
-                written.append(item.path)
-        if progress is not None:
-            progress(number)
-    batch.commit()
-    keys = {item.path: item.key for item in planned}
-    for rel in written:
-        info = _stat(root / rel)
-        assert info is not None
-        state[rel] = (keys[rel], *info)
-    removed = _remove_unlisted(root, {item.path for item in planned})
-    return WriteReport(tuple(written), tuple(unchanged), tuple(removed)), state
+                data = item.make()
+                if _same_bytes(target, data):
+                    self.unchanged.append(item.path)
+                    info = _stat(target)
+                    assert info is not None
+                    self.state[item.path] = (item.key, *info)
+                else:
+                    self.batch.stage(_inside(self.root, item.path), data)
+                    self.written.append(item.path)
+            self.done += 1
+            if self.progress is not None:
+                self.progress(self.done)
+
+    def finish(self) -> tuple[WriteReport, OutputState]:
+        """Commit every staged write, then remove what earlier builds wrote and this did not."""
+        self.batch.commit()
+        for rel in self.written:
+            info = _stat(self.root / rel)
+            assert info is not None
+            self.state[rel] = (self.keys[rel], *info)
+        removed = _remove_unlisted(self.root, set(self.keys))
+        report = WriteReport(tuple(self.written), tuple(self.unchanged), tuple(removed))
+        return report, self.state
 
 
 class _Batch:

@@ -23,14 +23,10 @@ from wcitfeed.content import Source, load_posts, scan_sources
 from wcitfeed.errors import WcitfeedError
 from wcitfeed.ledger import apply_ledger, encode_ledger, read_ledger
 from wcitfeed.model import Site
-from wcitfeed.output import (
-    WriteReport,
-    outputs_intact,
-    sync_outputs,
-    write_atomic,
-)
+from wcitfeed.output import OutputSync, WriteReport, outputs_intact, write_atomic
 
 LOCK_FILE = "build.lock"
+SLICE = 600
 # Below this many posts to render, starting worker processes costs more than it saves.
 PARALLEL_THRESHOLD = 400
 
@@ -151,9 +147,18 @@ def _build_locked(site: Site, options: Options) -> BuildResult:
             invalid=loaded.invalid,
         )
 
-    stale = [item.path for item in planned if cache.outputs.get(item.path, ("",))[0] != item.key]
-    maker.make_in_parallel([(path, jobs[path]) for path in stale])
-    report, state = sync_outputs(site.output_dir, planned, cache.outputs, options.progress)
+    # Stale files are made in slices, on every core, and staged as each slice is done, so
+    # a cold build holds one slice of output in memory, not all of it.
+    stale = {item.path for item in planned if cache.outputs.get(item.path, ("",))[0] != item.key}
+    syncer = OutputSync(site.output_dir, cache.outputs, options.progress)
+    try:
+        for start in range(0, len(planned), SLICE):
+            piece = planned[start : start + SLICE]
+            maker.make_in_parallel([(i.path, jobs[i.path]) for i in piece if i.path in stale])
+            syncer.sync(piece)
+    finally:
+        maker.close()
+    report, state = syncer.finish()
 
     if site.ledger is not None and (new_ledger or site.ledger.exists()):
         data = encode_ledger(new_ledger)

@@ -8,6 +8,7 @@ plan), so a cold build can hand them to worker processes on every core.
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 import os
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -26,6 +27,8 @@ from wcitfeed.output import Planned
 
 # Below this many files to make, starting worker processes costs more than it saves.
 PARALLEL_THRESHOLD = 300
+# Rendered posts kept at once; enough for every document of a feed limit of 200.
+MEMO_SIZE = 1000
 PARALLEL_KINDS = ("fragment", "page", "email", "document")
 Job = tuple[str, Any]
 SectionPlan = tuple[str, str, tuple[Post, ...], tuple[Post, ...]]
@@ -53,6 +56,7 @@ class Maker:
         self.memo: dict[Path, RenderedPost] = {}
         self.ready: dict[str, bytes] = {}
         self.warnings: list[WcitfeedError] = []
+        self.pool: ProcessPoolExecutor | None = None
 
     def rendered(self, post: Post) -> RenderedPost:
         """Return the post rendered, from the memo when this very post was rendered before."""
@@ -63,6 +67,9 @@ class Maker:
                 body = read_body(post.source, self.context.site.template_tags == "strip")
             site = self.context.site
             item = render.render_post(site, post, body, self.templates, self.context.asset_sizes)
+            if len(self.memo) >= MEMO_SIZE:
+                # Oldest first out: feed documents ask for posts in date order.
+                self.memo.pop(next(iter(self.memo)))
             self.memo[post.source] = item
         return item
 
@@ -106,10 +113,23 @@ class Maker:
         # Big feed documents first, so no worker is left with one at the end.
         parallel.sort(key=lambda pj: -len(pj[1][1].posts) if pj[1][0] == "document" else 0)
         chunks = [parallel[i :: cores * 4] for i in range(cores * 4)]
-        with ProcessPoolExecutor(cores, initializer=_worker_init, initargs=(self.context,)) as pool:
-            for results, warnings in pool.map(_worker_make, chunks):
-                self.ready.update(results)
-                self.warnings.extend(warnings)
+        if self.pool is None:
+            # forkserver: workers start small instead of copying this process's memory.
+            self.pool = ProcessPoolExecutor(
+                cores,
+                mp_context=multiprocessing.get_context("forkserver"),
+                initializer=_worker_init,
+                initargs=(self.context,),
+            )
+        for results, warnings in self.pool.map(_worker_make, chunks):
+            self.ready.update(results)
+            self.warnings.extend(warnings)
+
+    def close(self) -> None:
+        """Stop the worker processes, if any were started."""
+        if self.pool is not None:
+            self.pool.shutdown()
+            self.pool = None
 
 
 def plan_outputs(
