@@ -6,6 +6,7 @@ import re
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -95,6 +96,17 @@ def test_page_in_chromium_sections_order_links_and_screenshots(
         assert content_type.split(";")[0] == media_type
         if media_type != "application/feed+json":
             assert len(feedparser.parse(body).entries) == 6
+
+    # Conditional requests: a reader polling an unchanged feed gets 304 Not Modified.
+    with urllib.request.urlopen(url + "atom.xml", timeout=10) as response:
+        etag, modified = response.headers["ETag"], response.headers["Last-Modified"]
+    assert etag and modified
+    request = urllib.request.Request(url + "atom.xml", headers={"If-None-Match": etag})
+    try:
+        urllib.request.urlopen(request, timeout=10)
+        raise AssertionError("expected 304")
+    except urllib.error.HTTPError as answer:
+        assert answer.code == 304
 
     # Each post's page, where the feeds' entry links point, opens too.
     post = dom(url + "posts/2012-12-09/")
