@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import click
@@ -474,13 +474,20 @@ def digest_command(
         record_sent(state_path, digest, moment)
 
 
-def _run_step(step: Callable[[], Any]) -> Any:
+T = TypeVar("T")
+
+
+def _run_step(step: Callable[[], T]) -> T:
+    """Run a step; print each input problem as one line and exit non-zero on any."""
     try:
         return step()
     except Problems as problems:
         for problem in problems.problems:
             click.echo(f"Error: {problem}", err=True)
         sys.exit(EXIT_INVALID)
+    except Locked as error:
+        click.echo(f"Error: {error}", err=True)
+        sys.exit(EXIT_LOCKED)
     except WcitfeedError as error:
         click.echo(f"Error: {error}", err=True)
         sys.exit(EXIT_INVALID)
@@ -493,19 +500,8 @@ def _now(given: datetime | None) -> datetime:
 
 
 def _run(step: Callable[[], BuildResult]) -> BuildResult:
-    """Run a pipeline step; print each input problem as one line and exit non-zero on any."""
-    try:
-        result = step()
-    except Problems as problems:
-        for problem in problems.problems:
-            click.echo(f"Error: {problem}", err=True)
-        sys.exit(EXIT_INVALID)
-    except Locked as error:
-        click.echo(f"Error: {error}", err=True)
-        sys.exit(EXIT_LOCKED)
-    except WcitfeedError as error:
-        click.echo(f"Error: {error}", err=True)
-        sys.exit(EXIT_INVALID)
+    """Run a build; exit on problems as ``_run_step`` does, and print its warnings."""
+    result = _run_step(step)
     for warning in result.warnings:
         click.echo(f"Warning: {warning}", err=True)
     return result

@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import os
+import threading
+import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -119,7 +121,7 @@ class Maker:
                 cores,
                 mp_context=multiprocessing.get_context("forkserver"),
                 initializer=_worker_init,
-                initargs=(self.context,),
+                initargs=(self.context, os.getpid()),
             )
         for results, warnings in self.pool.map(_worker_make, chunks):
             self.ready.update(results)
@@ -194,8 +196,20 @@ def _sections(site: Site, posts: Iterable[Post]) -> list[SectionPlan]:
 _WORKER: dict[str, Maker] = {}
 
 
-def _worker_init(context: Context) -> None:
+def _worker_init(context: Context, parent: int) -> None:
     _WORKER["maker"] = Maker(context)
+    threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
+
+
+def _exit_with(parent: int) -> None:
+    """End this worker when the build that started it is gone (killed from cron, say):
+    the pool cannot tell its workers then, and they would wait for work forever."""
+    while True:
+        time.sleep(1)
+        try:
+            os.kill(parent, 0)
+        except ProcessLookupError:
+            os._exit(0)
 
 
 def _worker_make(
