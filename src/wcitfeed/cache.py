@@ -16,8 +16,10 @@ from pathlib import Path
 
 from wcitfeed import __version__
 from wcitfeed.model import Post
+from wcitfeed.output import state_digest
 
 CACHE_FILE = "state.pickle"
+QUICK_FILE = "quick.pickle"
 _FORMAT = 1
 
 
@@ -70,6 +72,49 @@ def read_cache(folder: Path, expected_fingerprint: str) -> BuildCache:
     if not isinstance(cache, BuildCache) or cache.fingerprint != expected_fingerprint:
         return BuildCache()
     return cache
+
+
+@dataclass(frozen=True)
+class QuickState:
+    """The little a no-change build needs: input signature, due date, outputs and their stat."""
+
+    fingerprint: str
+    inputs: str
+    next_due: datetime | None
+    outputs: tuple[str, ...]
+    digest: str
+
+
+def read_quick(folder: Path, expected_fingerprint: str) -> QuickState | None:
+    """Return the saved summary when it belongs to these settings and templates."""
+    try:
+        with (folder / QUICK_FILE).open("rb") as handle:
+            quick = pickle.load(handle)  # noqa: S301 - written only by wcitfeed, see above
+    except (
+        OSError,
+        EOFError,
+        pickle.UnpicklingError,
+        AttributeError,
+        ImportError,
+        TypeError,
+        ValueError,
+    ):
+        return None
+    if not isinstance(quick, QuickState) or quick.fingerprint != expected_fingerprint:
+        return None
+    return quick
+
+
+def encode_quick(cache: BuildCache) -> bytes:
+    """Serialise the summary of a saved cache."""
+    quick = QuickState(
+        cache.fingerprint,
+        cache.inputs,
+        cache.next_due,
+        tuple(cache.outputs),
+        state_digest(cache.outputs),
+    )
+    return pickle.dumps(quick, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def encode_cache(cache: BuildCache) -> bytes:

@@ -65,10 +65,15 @@ _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 class Source:
     """A file below the content folder as the file system describes it, unread."""
 
-    path: Path
+    file: str
     rel: str
     mtime_ns: int
     size: int
+
+    @property
+    def path(self) -> Path:
+        """Return the file as a Path (made on demand: a scan lists thousands of files)."""
+        return Path(self.file)
 
 
 @dataclass(frozen=True)
@@ -120,7 +125,7 @@ def scan_sources(site: Site) -> tuple[list[Source], list[Source]]:
                     pending.append((entry.path, rel + "/"))
                 elif entry.is_file():
                     info = entry.stat()
-                    source = Source(Path(entry.path), rel, info.st_mtime_ns, info.st_size)
+                    source = Source(entry.path, rel, info.st_mtime_ns, info.st_size)
                     is_post = entry.name.endswith(POST_SUFFIXES)
                     (posts if is_post else assets).append(source)
     if refused:

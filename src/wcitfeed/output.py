@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import tempfile
@@ -155,18 +156,29 @@ class _Batch:
         self.staged.clear()
 
 
-def outputs_intact(root: Path, previous: Mapping[str, tuple[str, int, int]]) -> bool:
-    """Return True when every file the last build wrote is still there as it left it."""
+def stat_digest(root: Path, rels: Iterable[str]) -> str | None:
+    """Digest the size and mtime of each file (None when one is missing).
+
+    Equal to ``state_digest`` of the state that wrote them while nobody touched them.
+    """
     # Plain os.stat on strings: a no-change build does this for every output file.
     base = os.fspath(root) + os.sep
-    for rel, (_, size, mtime_ns) in previous.items():
+    digest = hashlib.sha256()
+    for rel in rels:
         try:
             info = os.stat(base + rel)  # noqa: PTH116 - see above
         except FileNotFoundError:
-            return False
-        if info.st_size != size or info.st_mtime_ns != mtime_ns:
-            return False
-    return True
+            return None
+        digest.update(f"{rel}\0{info.st_size}\0{info.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
+def state_digest(state: Mapping[str, tuple[str, int, int]]) -> str:
+    """Digest the sizes and mtimes a build recorded, in the form ``stat_digest`` uses."""
+    digest = hashlib.sha256()
+    for rel, (_, size, mtime_ns) in state.items():
+        digest.update(f"{rel}\0{size}\0{mtime_ns}\n".encode())
+    return digest.hexdigest()
 
 
 def _stat(path: Path) -> tuple[int, int] | None:

@@ -17,13 +17,22 @@ from typing import Any
 
 import filelock
 
-from wcitfeed.cache import BuildCache, encode_cache, fingerprint, read_cache
+from wcitfeed.cache import (
+    CACHE_FILE,
+    QUICK_FILE,
+    BuildCache,
+    encode_cache,
+    encode_quick,
+    fingerprint,
+    read_cache,
+    read_quick,
+)
 from wcitfeed.config import load_site
 from wcitfeed.content import Source, load_posts, scan_sources
 from wcitfeed.errors import WcitfeedError
 from wcitfeed.ledger import apply_ledger, encode_ledger, read_ledger
 from wcitfeed.model import Site
-from wcitfeed.output import OutputSync, WriteReport, outputs_intact, write_atomic
+from wcitfeed.output import OutputSync, WriteReport, stat_digest, write_atomic
 
 LOCK_FILE = "build.lock"
 SLICE = 600
@@ -111,16 +120,18 @@ def build(paths: Paths, options: Options) -> BuildResult:
 def _build_locked(site: Site, options: Options) -> BuildResult:
     now = options.now.astimezone(site.timezone).replace(microsecond=0)
     stamp = fingerprint(site.source, site.templates_dir)
-    cache = read_cache(site.cache_dir, stamp) if options.write else BuildCache()
     sources, assets = scan_sources(site)
     inputs = _inputs_signature(sources, assets, site.ledger)
+    # The no-change path reads only the small summary, never the whole cache.
+    quick = read_quick(site.cache_dir, stamp) if options.write else None
     if (
-        options.write
-        and cache.inputs == inputs
-        and (cache.next_due is None or now < cache.next_due)
-        and outputs_intact(site.output_dir, cache.outputs)
+        quick is not None
+        and quick.inputs == inputs
+        and (quick.next_due is None or now < quick.next_due)
+        and stat_digest(site.output_dir, quick.outputs) == quick.digest
     ):
-        return BuildResult(site, posts=-1, files=len(cache.outputs), skipped=True)
+        return BuildResult(site, posts=-1, files=len(quick.outputs), skipped=True)
+    cache = read_cache(site.cache_dir, stamp) if options.write else BuildCache()
 
     loaded = load_posts(site, sources, cache.posts, skip_invalid=options.skip_invalid)
     ledger = read_ledger(site.ledger)
@@ -164,19 +175,24 @@ def _build_locked(site: Site, options: Options) -> BuildResult:
         data = encode_ledger(new_ledger)
         if not site.ledger.exists() or site.ledger.read_bytes() != data:
             write_atomic(site.ledger, data)
-    by_path = {s.path: s for s in sources}
+    by_path = {s.file: s for s in sources}
     new_cache = BuildCache(
         fingerprint=stamp,
         # With invalid posts left out, the next build must look again, not skip.
         inputs="" if loaded.invalid else _inputs_signature(sources, assets, site.ledger),
         next_due=min(due, default=None),
         posts={
-            by_path[p.source].rel: (by_path[p.source].mtime_ns, by_path[p.source].size, p)
+            by_path[str(p.source)].rel: (
+                by_path[str(p.source)].mtime_ns,
+                by_path[str(p.source)].size,
+                p,
+            )
             for p in loaded.posts
         },
         outputs=state,
     )
-    write_atomic(site.cache_dir / "state.pickle", encode_cache(new_cache))
+    write_atomic(site.cache_dir / CACHE_FILE, encode_cache(new_cache))
+    write_atomic(site.cache_dir / QUICK_FILE, encode_quick(new_cache))
 
     result = BuildResult(
         site,
