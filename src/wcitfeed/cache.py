@@ -55,10 +55,19 @@ def fingerprint(config: Path | None, templates_dir: Path) -> str:
 
 def read_cache(folder: Path, expected_fingerprint: str) -> BuildCache:
     """Return the saved cache, or an empty one when it is missing, unreadable or stale."""
+    cache = _load(folder / CACHE_FILE)
+    if not isinstance(cache, BuildCache) or cache.fingerprint != expected_fingerprint:
+        return BuildCache()
+    return cache
+
+
+def _load(path: Path) -> object:
+    """Unpickle a cache file; None when it is missing or unreadable (a killed write, an
+    older wcitfeed): the cache is only ever an optimisation."""
     try:
-        with (folder / CACHE_FILE).open("rb") as handle:
-            # The cache is written only by wcitfeed into the user's own folder.
-            cache = pickle.load(handle)  # noqa: S301
+        with path.open("rb") as handle:
+            # Written only by wcitfeed, into the user's own folder.
+            return pickle.load(handle)  # noqa: S301
     except (
         OSError,
         EOFError,
@@ -68,10 +77,7 @@ def read_cache(folder: Path, expected_fingerprint: str) -> BuildCache:
         TypeError,
         ValueError,
     ):
-        return BuildCache()
-    if not isinstance(cache, BuildCache) or cache.fingerprint != expected_fingerprint:
-        return BuildCache()
-    return cache
+        return None
 
 
 @dataclass(frozen=True)
@@ -87,19 +93,7 @@ class QuickState:
 
 def read_quick(folder: Path, expected_fingerprint: str) -> QuickState | None:
     """Return the saved summary when it belongs to these settings and templates."""
-    try:
-        with (folder / QUICK_FILE).open("rb") as handle:
-            quick = pickle.load(handle)  # noqa: S301 - written only by wcitfeed, see above
-    except (
-        OSError,
-        EOFError,
-        pickle.UnpicklingError,
-        AttributeError,
-        ImportError,
-        TypeError,
-        ValueError,
-    ):
-        return None
+    quick = _load(folder / QUICK_FILE)
     if not isinstance(quick, QuickState) or quick.fingerprint != expected_fingerprint:
         return None
     return quick

@@ -26,17 +26,20 @@ EXIT_SKIPPED = 4
 EXIT_LOCKED = 75  # EX_TEMPFAIL from sysexits.h: cron wrappers know it means "try later"
 
 _path = click.Path(path_type=Path)
+_DATES = click.DateTime(["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d"])
+Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
+_config_option: Decorator = click.option(
+    "--config", "config", type=_path, default=None, help="Settings file. [default: wcitfeed.toml]"
+)
+
+
+def _now_option(help_text: str) -> Decorator:
+    return click.option("--now", type=_DATES, default=None, help=help_text)
 
 
 def _paths_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    options = [
-        click.option(
-            "--config",
-            "config",
-            type=_path,
-            default=None,
-            help="Settings file. [default: wcitfeed.toml]",
-        ),
+    options: list[Decorator] = [
+        _config_option,
         click.option(
             "--content",
             type=_path,
@@ -55,12 +58,9 @@ def _paths_options(func: Callable[..., Any]) -> Callable[..., Any]:
             default=None,
             help="Folder to write. [default: from settings, output/]",
         ),
-        click.option(
-            "--now",
-            type=click.DateTime(["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d"]),
-            default=None,
-            help="Build as if it were this time (ISO 8601 with offset, or a date in "
-            "UTC): decides which scheduled posts are due and dates edits.",
+        _now_option(
+            "Build as if it were this time (ISO 8601 with offset, or a date in UTC): decides "
+            "which scheduled posts are due and dates edits."
         ),
     ]
     for option in reversed(options):
@@ -319,15 +319,8 @@ def serve_command(
 @click.option("--category", default=None, help="Category key; the post goes in its folder.")
 @click.option("--tag", "tags", multiple=True, help="A tag (repeat for more).")
 @click.option("--draft", is_flag=True, help="Start as a draft: previewed, never published.")
-@click.option(
-    "--config", "config", type=_path, default=None, help="Settings file. [default: wcitfeed.toml]"
-)
-@click.option(
-    "--now",
-    type=click.DateTime(["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d"]),
-    default=None,
-    help="Date the post at this time instead of now.",
-)
+@_config_option
+@_now_option("Date the post at this time instead of now.")
 def new_command(
     title: str,
     category: str | None,
@@ -371,7 +364,7 @@ def new_command(
 @main.command("digest", context_settings=CONTEXT)
 @click.option(
     "--since",
-    type=click.DateTime(["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d"]),
+    type=_DATES,
     default=None,
     help="Posts published at or after this time.",
 )
@@ -404,15 +397,8 @@ def new_command(
     default=None,
     help="State file for --since-last. [default: wcitfeed-digest.json beside the settings]",
 )
-@click.option(
-    "--config", "config", type=_path, default=None, help="Settings file. [default: wcitfeed.toml]"
-)
-@click.option(
-    "--now",
-    type=click.DateTime(["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d"]),
-    default=None,
-    help="Act as if it were this time.",
-)
+@_config_option
+@_now_option("Act as if it were this time.")
 def digest_command(
     since: datetime | None,
     last: int | None,
