@@ -72,9 +72,13 @@ class OutputSync:
         root: Path,
         previous: Mapping[str, tuple[str, int, int]],
         progress: Callable[[int], None] | None = None,
+        *,
+        after_kill: bool = True,
     ) -> None:
         root.mkdir(parents=True, exist_ok=True)
-        _remove_stale_temporaries(root)
+        if after_kill:
+            # Only a build that was stopped mid-write leaves temporaries: look for them then.
+            _remove_stale_temporaries(root)
         self.root = root
         self.previous = previous
         self.progress = progress

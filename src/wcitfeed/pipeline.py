@@ -161,7 +161,15 @@ def _build_locked(site: Site, options: Options) -> BuildResult:
     # Stale files are made in slices, on every core, and staged as each slice is done, so
     # a cold build holds one slice of output in memory, not all of it.
     stale = {item.path for item in planned if cache.outputs.get(item.path, ("",))[0] != item.key}
-    syncer = OutputSync(site.output_dir, cache.outputs, options.progress)
+    # A marker that outlives a killed build, so the next one cleans up its temporaries.
+    writing = site.cache_dir / "writing"
+    syncer = OutputSync(
+        site.output_dir,
+        cache.outputs,
+        options.progress,
+        after_kill=writing.exists() or not cache.outputs,
+    )
+    writing.touch()
     try:
         for start in range(0, len(planned), SLICE):
             piece = planned[start : start + SLICE]
@@ -193,6 +201,7 @@ def _build_locked(site: Site, options: Options) -> BuildResult:
     )
     write_atomic(site.cache_dir / CACHE_FILE, encode_cache(new_cache))
     write_atomic(site.cache_dir / QUICK_FILE, encode_quick(new_cache))
+    writing.unlink(missing_ok=True)
 
     result = BuildResult(
         site,

@@ -7,6 +7,7 @@ plan), so a cold build can hand them to worker processes on every core.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import multiprocessing
 import os
@@ -148,11 +149,19 @@ def plan_outputs(
     sections = tuple(_sections(site, posts))
     maker = Maker(Context(site, {a.rel: a.size for a in assets}, site_links, sections), bodies)
 
+    # Each post's digest once: keys of documents that carry 50 posts hash 50 short digests
+    # rather than 50 full reprs.
+    digests = {p.source: hashlib.sha256(repr(p).encode()).hexdigest() for p in posts}
+    links_digest = hashlib.sha256(repr(site_links).encode()).hexdigest()
+
     def key(*parts: object) -> str:
         digest = hashlib.sha256(stamp.encode())
         for part in parts:
             digest.update(repr(part).encode())
         return digest.hexdigest()
+
+    def keys_of(chosen: Iterable[Post]) -> list[str]:
+        return [digests[p.source] for p in chosen]
 
     jobs: list[tuple[str, str, Job]] = []
     for asset in assets:
@@ -160,17 +169,24 @@ def plan_outputs(
             (asset.rel, key("asset", asset.mtime_ns, asset.size), ("asset", str(asset.path)))
         )
     for post in posts:
-        jobs.append((f"fragments/{post.slug}.html", key("fragment", post), ("fragment", post)))
-        jobs.append((f"email/{post.slug}.html", key("email", post), ("email", post)))
+        own = digests[post.source]
+        jobs.append((f"fragments/{post.slug}.html", key("fragment", own), ("fragment", post)))
+        jobs.append((f"email/{post.slug}.html", key("email", own), ("email", post)))
         jobs.append(
-            (f"{render.post_path(post)}index.html", key("page", post, site_links), ("page", post))
+            (f"{render.post_path(post)}index.html", key("page", own, links_digest), ("page", post))
         )
-    jobs.append(("index.html", key("index", sections, site_links), ("index", None)))
+    index_key = key(
+        "index",
+        links_digest,
+        [(k, label, keys_of(full), keys_of(older)) for k, label, full, older in sections],
+    )
+    jobs.append(("index.html", index_key, ("index", None)))
     for path, data in render.render_feed_pages(site, links, site_links, maker.templates).items():
         jobs.append((path, key(path, data), ("constant", data)))
     for feed in feeds:
         for plan in feedset.plan_documents(site, feed):
-            jobs.append((plan.path, key(plan), ("document", plan)))
+            shape = dataclasses.replace(plan, posts=())
+            jobs.append((plan.path, key(shape, keys_of(plan.posts)), ("document", plan)))
     planned = [Planned(path, k, partial(maker.make, path, job)) for path, k, job in jobs]
     return planned, {path: job for path, _, job in jobs}, maker
 
