@@ -230,11 +230,17 @@ def _read_manifest(root: Path) -> set[str]:
     return {rel for rel in listed if isinstance(rel, str)}
 
 
-def _remove_stale_temporaries(root: Path) -> None:
+def _remove_stale_temporaries(root: Path, *, recursive: bool = True) -> None:
     """Delete temporary files left by a build that was killed mid-write."""
-    for stale in root.rglob(f"{_TMP_PREFIX}*"):
+    found = root.rglob(f"{_TMP_PREFIX}*") if recursive else root.glob(f"{_TMP_PREFIX}*")
+    for stale in found:
         with contextlib.suppress(FileNotFoundError):
             stale.unlink()
+
+
+def remove_temporaries(folder: Path) -> None:
+    """Delete a killed build's temporaries in one folder (the cache's, the ledger's)."""
+    _remove_stale_temporaries(folder, recursive=False)
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -32,7 +32,13 @@ from wcitfeed.content import Source, load_posts, scan_sources
 from wcitfeed.errors import WcitfeedError
 from wcitfeed.ledger import apply_ledger, encode_ledger, read_ledger
 from wcitfeed.model import Site
-from wcitfeed.output import OutputSync, WriteReport, stat_digest, write_atomic
+from wcitfeed.output import (
+    OutputSync,
+    WriteReport,
+    remove_temporaries,
+    stat_digest,
+    write_atomic,
+)
 
 LOCK_FILE = "build.lock"
 SLICE = 600
@@ -163,6 +169,9 @@ def _build_locked(site: Site, options: Options) -> BuildResult:
     stale = {item.path for item in planned if cache.outputs.get(item.path, ("",))[0] != item.key}
     # A marker that outlives a killed build, so the next one cleans up its temporaries.
     writing = site.cache_dir / "writing"
+    if writing.exists():
+        for folder in {site.cache_dir, *([site.ledger.parent] if site.ledger else [])}:
+            remove_temporaries(folder)
     syncer = OutputSync(
         site.output_dir,
         cache.outputs,
