@@ -42,6 +42,7 @@ from wcitfeed.output import (
 
 LOCK_FILE = "build.lock"
 SLICE = 600
+WRITING = "writing"
 # Below this many posts to render, starting worker processes costs more than it saves.
 PARALLEL_THRESHOLD = 400
 
@@ -132,6 +133,7 @@ def _build_locked(site: Site, options: Options) -> BuildResult:
     quick = read_quick(site.cache_dir, stamp) if options.write else None
     if (
         quick is not None
+        and not (site.cache_dir / WRITING).exists()  # a killed build has cleaning up to do
         and quick.inputs == inputs
         and (quick.next_due is None or now < quick.next_due)
         and stat_digest(site.output_dir, quick.outputs) == quick.digest
@@ -168,7 +170,7 @@ def _build_locked(site: Site, options: Options) -> BuildResult:
     # a cold build holds one slice of output in memory, not all of it.
     stale = {item.path for item in planned if cache.outputs.get(item.path, ("",))[0] != item.key}
     # A marker that outlives a killed build, so the next one cleans up its temporaries.
-    writing = site.cache_dir / "writing"
+    writing = site.cache_dir / WRITING
     if writing.exists():
         for folder in {site.cache_dir, *([site.ledger.parent] if site.ledger else [])}:
             remove_temporaries(folder)
