@@ -138,48 +138,41 @@ def plan_documents(site: Site, feed: LogicalFeed) -> list[DocPlan]:
     def urls(page: int | None) -> tuple[tuple[str, str], ...]:
         return tuple((fmt, site.url(folder(page) + name)) for fmt, name in FILE_NAMES.items())
 
-    plans: list[DocPlan] = []
-    for page in range(1, pages + 1):
-        chunk = oldest_first[(page - 1) * size : page * size][::-1]
-        for fmt in site.formats:
-            plans.append(
-                DocPlan(
-                    folder(page) + FILE_NAMES[fmt],
-                    fmt,
-                    feed.title,
-                    site.subtitle,
-                    feed.feed_id,
-                    feed.home_url,
-                    urls(page),
-                    chunk,
-                    urls(page - 1) if page > 1 else None,
-                    urls(None),
-                    live=False,
-                    must_keep=len(chunk),
-                    total=len(chunk),
-                )
-            )
-    newest = feed.posts[:size] if size else feed.posts
-    # Entries in no archive page must stay in the live feed whatever its size.
-    must_keep = max(1, total - pages * size) if total else 0
-    for fmt in site.formats:
-        plans.append(
+    def documents(
+        page: int | None,
+        posts: tuple[Post, ...],
+        prev: int | None,
+        must_keep: int,
+        count: int,
+    ) -> list[DocPlan]:
+        """One document per format; ``prev`` is the next older archive page, if any."""
+        return [
             DocPlan(
-                folder(None) + FILE_NAMES[fmt],
+                folder(page) + FILE_NAMES[fmt],
                 fmt,
                 feed.title,
                 site.subtitle,
                 feed.feed_id,
                 feed.home_url,
-                urls(None),
-                newest,
-                urls(pages) if pages else None,
-                None,
-                live=True,
+                urls(page),
+                posts,
+                urls(prev) if prev else None,
+                None if page is None else urls(None),
+                live=page is None,
                 must_keep=must_keep,
-                total=total,
+                total=count,
             )
-        )
+            for fmt in site.formats
+        ]
+
+    plans: list[DocPlan] = []
+    for page in range(1, pages + 1):
+        chunk = oldest_first[(page - 1) * size : page * size][::-1]
+        plans += documents(page, chunk, page - 1 or None, len(chunk), len(chunk))
+    newest = feed.posts[:size] if size else feed.posts
+    # Entries in no archive page must stay in the live feed whatever its size.
+    must_keep = max(1, total - pages * size) if total else 0
+    plans += documents(None, newest, pages or None, must_keep, total)
     return plans
 
 
