@@ -94,6 +94,16 @@ def test_pings_once_per_changed_feed_and_never_without_change(
     )
 
 
+def test_a_tag_named_archive_is_still_announced(
+    hub: Hub, tmp_path: Path, run_cli: Callable[..., Result]
+) -> None:
+    config = make_generated_site(tmp_path, 1, settings=f'hub = "{hub.url}"\n')
+    post = tmp_path / "content/post-0001.md"
+    post.write_text(post.read_text().replace("tags: [odd]", "tags: [archive]"))
+    assert run_cli("build", "--config", config).exit_code == 0
+    assert "https://gen.example.org/tags/archive/atom.xml" in hub.take()
+
+
 def test_hub_is_advertised_in_every_format(
     hub: Hub, tmp_path: Path, run_cli: Callable[..., Result]
 ) -> None:

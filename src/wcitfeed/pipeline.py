@@ -225,11 +225,9 @@ def _build_locked(site: Site, options: Options) -> BuildResult:
     if site.hub:
         from wcitfeed.websub import ping_hub
 
-        feeds = {"atom.xml", "rss.xml", "feed.json"}
+        # The plan knows which documents are live feeds; archive pages are never subscribed.
         changed = [
-            site.url(p)
-            for p in report.written
-            if p.rsplit("/", 1)[-1] in feeds and "/archive/" not in f"/{p}"
+            site.url(p) for p in report.written if jobs[p][0] == "document" and jobs[p][1].live
         ]
         if changed:
             result.warnings += ping_hub(site.hub, changed)
