@@ -72,13 +72,8 @@ class OutputSync:
         root: Path,
         previous: Mapping[str, tuple[str, int, int]],
         progress: Callable[[int], None] | None = None,
-        *,
-        after_kill: bool = True,
     ) -> None:
         root.mkdir(parents=True, exist_ok=True)
-        if after_kill:
-            # Only a build that was stopped mid-write leaves temporaries: look for them then.
-            _remove_stale_temporaries(root)
         self.root = root
         self.previous = previous
         self.progress = progress
@@ -200,10 +195,16 @@ def _remove_unlisted(root: Path, produced: set[str]) -> list[str]:
     for rel in removed:
         with contextlib.suppress(FileNotFoundError):
             _inside(root, rel).unlink()
-    manifest = json.dumps(sorted(produced), indent=0).encode("utf-8") + b"\n"
-    if not _same_bytes(root / MANIFEST, manifest):
-        write_atomic(root / MANIFEST, manifest)
+    write_if_changed(root / MANIFEST, json.dumps(sorted(produced), indent=0).encode() + b"\n")
     return removed
+
+
+def write_if_changed(path: Path, data: bytes) -> bool:
+    """Write ``path`` atomically unless it already holds exactly ``data``; say if it wrote."""
+    if _same_bytes(path, data):
+        return False
+    write_atomic(path, data)
+    return True
 
 
 def _inside(root: Path, rel: str) -> Path:
@@ -230,17 +231,12 @@ def _read_manifest(root: Path) -> set[str]:
     return {rel for rel in listed if isinstance(rel, str)}
 
 
-def _remove_stale_temporaries(root: Path, *, recursive: bool = True) -> None:
-    """Delete temporary files left by a build that was killed mid-write."""
-    found = root.rglob(f"{_TMP_PREFIX}*") if recursive else root.glob(f"{_TMP_PREFIX}*")
+def remove_temporaries(folder: Path, *, recursive: bool = False) -> None:
+    """Delete the temporary files a build killed mid-write left in ``folder``."""
+    found = folder.rglob(f"{_TMP_PREFIX}*") if recursive else folder.glob(f"{_TMP_PREFIX}*")
     for stale in found:
         with contextlib.suppress(FileNotFoundError):
             stale.unlink()
-
-
-def remove_temporaries(folder: Path) -> None:
-    """Delete a killed build's temporaries in one folder (the cache's, the ledger's)."""
-    _remove_stale_temporaries(folder, recursive=False)
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -38,6 +38,7 @@ from wcitfeed.output import (
     remove_temporaries,
     stat_digest,
     write_atomic,
+    write_if_changed,
 )
 
 LOCK_FILE = "build.lock"
@@ -169,17 +170,14 @@ def _build_locked(site: Site, options: Options) -> BuildResult:
     # Stale files are made in slices, on every core, and staged as each slice is done, so
     # a cold build holds one slice of output in memory, not all of it.
     stale = {item.path for item in planned if cache.outputs.get(item.path, ("",))[0] != item.key}
-    # A marker that outlives a killed build, so the next one cleans up its temporaries.
+    # A marker that outlives a killed build: only then are there temporaries to look for
+    # (in the output tree, the cache folder and beside the ledger).
     writing = site.cache_dir / WRITING
-    if writing.exists():
+    if writing.exists() or not cache.outputs:
+        remove_temporaries(site.output_dir, recursive=True)
         for folder in {site.cache_dir, *([site.ledger.parent] if site.ledger else [])}:
             remove_temporaries(folder)
-    syncer = OutputSync(
-        site.output_dir,
-        cache.outputs,
-        options.progress,
-        after_kill=writing.exists() or not cache.outputs,
-    )
+    syncer = OutputSync(site.output_dir, cache.outputs, options.progress)
     writing.touch()
     try:
         for start in range(0, len(planned), SLICE):
@@ -191,23 +189,18 @@ def _build_locked(site: Site, options: Options) -> BuildResult:
     report, state = syncer.finish()
 
     if site.ledger is not None and (new_ledger or site.ledger.exists()):
-        data = encode_ledger(new_ledger)
-        if not site.ledger.exists() or site.ledger.read_bytes() != data:
-            write_atomic(site.ledger, data)
-    by_path = {s.file: s for s in sources}
+        write_if_changed(site.ledger, encode_ledger(new_ledger))
+    by_file = {s.file: s for s in sources}
+    checked = {}
+    for post in loaded.posts:
+        source = by_file[str(post.source)]
+        checked[source.rel] = (source.mtime_ns, source.size, post)
     new_cache = BuildCache(
         fingerprint=stamp,
         # With invalid posts left out, the next build must look again, not skip.
         inputs="" if loaded.invalid else _inputs_signature(sources, assets, site.ledger),
         next_due=min(due, default=None),
-        posts={
-            by_path[str(p.source)].rel: (
-                by_path[str(p.source)].mtime_ns,
-                by_path[str(p.source)].size,
-                p,
-            )
-            for p in loaded.posts
-        },
+        posts=checked,
         outputs=state,
     )
     write_atomic(site.cache_dir / CACHE_FILE, encode_cache(new_cache))
