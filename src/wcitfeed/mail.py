@@ -21,7 +21,7 @@ import lxml.html
 import nh3
 
 from wcitfeed.model import RenderedPost, Site
-from wcitfeed.render import render_fragment, render_template
+from wcitfeed.render import render_template
 
 MAX_IMAGE_WIDTH = 600
 # What may reach a mail client: nh3's defaults less what mail clients reject or flag.
@@ -106,10 +106,14 @@ def _size_images(html: str) -> str:
     )
 
 
-def email_fragment(site: Site, item: RenderedPost, templates: Mapping[str, jinja2.Template]) -> str:
-    """Render one post as an e-mail-safe fragment (output/email/<slug>.html)."""
-    css = render_template(templates["email.css"], site.templates_dir, site=site)
-    return email_safe(render_fragment(site, item, templates), css) + "\n"
+def email_css(site: Site, templates: Mapping[str, jinja2.Template]) -> str:
+    """Render the stylesheet that e-mail fragments and digests get inlined."""
+    return render_template(templates["email.css"], site.templates_dir, site=site)
+
+
+def email_fragment(fragment: str, css: str) -> str:
+    """Make a post's fragment e-mail-safe (output/email/<slug>.html)."""
+    return email_safe(fragment, css) + "\n"
 
 
 def digest_html(
@@ -121,7 +125,7 @@ def digest_html(
     subject: str,
 ) -> str:
     """Render a digest of posts as one e-mail-safe HTML document."""
-    css = render_template(templates["email.css"], site.templates_dir, site=site)
+    css = email_css(site, templates)
     bodies = [email_safe(item.body_html, css) if full else "" for item in items]
     page = render_template(
         templates["digest.html"],

@@ -57,6 +57,9 @@ class Maker:
         )
         self.bodies = bodies or {}
         self.memo: dict[Path, RenderedPost] = {}
+        # A post's fragment serves its fragment file, its page, its e-mail and the index.
+        self.fragments: dict[Path, tuple[RenderedPost, str]] = {}
+        self._css: str | None = None
         self.ready: dict[str, bytes] = {}
         self.warnings: list[WcitfeedError] = []
         self.pool: ProcessPoolExecutor | None = None
@@ -76,6 +79,17 @@ class Maker:
             self.memo[post.source] = item
         return item
 
+    def fragment(self, post: Post) -> str:
+        """Return the post's HTML fragment, rendered once while the post is in the memo."""
+        item = self.rendered(post)
+        cached = self.fragments.get(post.source)
+        if cached is None or cached[0] is not item:
+            if len(self.fragments) >= MEMO_SIZE:
+                self.fragments.pop(next(iter(self.fragments)))
+            cached = (item, render.render_fragment(self.context.site, item, self.templates))
+            self.fragments[post.source] = cached
+        return cached[1]
+
     def make(self, path: str, job: Job) -> bytes:
         """Make one file's bytes (or hand over those a worker made already)."""
         if path in self.ready:
@@ -83,19 +97,18 @@ class Maker:
         kind, arg = job
         site, templates = self.context.site, self.templates
         if kind == "fragment":
-            return render.render_fragment(site, self.rendered(arg), templates).encode("utf-8")
+            return self.fragment(arg).encode("utf-8")
         if kind == "page":
-            fragment = render.render_fragment(site, self.rendered(arg), templates)
-            return render.render_post_page(site, fragment, arg, templates, self.context.site_links)
+            return render.render_post_page(
+                site, self.fragment(arg), arg, templates, self.context.site_links
+            )
         if kind == "email":
-            return mail.email_fragment(site, self.rendered(arg), templates).encode("utf-8")
+            if self._css is None:
+                self._css = mail.email_css(site, templates)
+            return mail.email_fragment(self.fragment(arg), self._css).encode("utf-8")
         if kind == "index":
             return render.render_index(
-                site,
-                self.context.sections,
-                templates,
-                self.context.site_links,
-                lambda post: render.render_fragment(site, self.rendered(post), templates),
+                site, self.context.sections, templates, self.context.site_links, self.fragment
             )
         if kind == "document":
             data, found = feedset.make_document(site, arg, self.rendered)
