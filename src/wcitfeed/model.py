@@ -151,3 +151,8 @@ def slugify(text: str) -> str:
 def newest_first(posts: Iterable[Post]) -> list[Post]:
     """Order posts newest first; the id breaks ties so the order never depends on file names."""
     return sorted(posts, key=lambda p: (p.date, p.id), reverse=True)
+
+
+def published(posts: Iterable[Post], now: datetime, *, drafts: bool = False) -> list[Post]:
+    """Keep the posts a reader may see at ``now``: due, and not drafts (unless previewing)."""
+    return [p for p in posts if (drafts or not p.draft) and p.date <= now]

@@ -18,7 +18,7 @@ from wcitfeed.config import load_site
 from wcitfeed.content import load_posts, scan_sources
 from wcitfeed.errors import ContentError
 from wcitfeed.ledger import apply_ledger, read_ledger
-from wcitfeed.model import Post, Site, newest_first
+from wcitfeed.model import Post, Site, newest_first, published
 from wcitfeed.output import write_atomic
 
 
@@ -71,7 +71,7 @@ def make_digest(
     sources, assets = scan_sources(site)
     loaded = load_posts(site, sources, {})
     posts, _ = apply_ledger(loaded.posts, read_ledger(site.ledger), now)
-    live = newest_first(p for p in posts if not p.draft and p.date <= now)
+    live = newest_first(published(posts, now))
     if window.since is not None:
         chosen = [p for p in live if p.date >= window.since]
     elif window.last is not None:

@@ -31,7 +31,7 @@ from wcitfeed.config import load_site
 from wcitfeed.content import Source, load_posts, scan_sources
 from wcitfeed.errors import WcitfeedError
 from wcitfeed.ledger import apply_ledger, encode_ledger, read_ledger
-from wcitfeed.model import Site
+from wcitfeed.model import Site, published
 from wcitfeed.output import (
     OutputSync,
     WriteReport,
@@ -145,8 +145,7 @@ def _build_locked(site: Site, options: Options) -> BuildResult:
     loaded = load_posts(site, sources, cache.posts, skip_invalid=options.skip_invalid)
     ledger = read_ledger(site.ledger)
     posts, new_ledger = apply_ledger(loaded.posts, ledger, now)
-    drafts = options.preview is not None
-    live = [p for p in posts if (drafts or not p.draft) and p.date <= now]
+    live = published(posts, now, drafts=options.preview is not None)
     due = [p.date for p in posts if not p.draft and p.date > now]
 
     # Rendering and feed modules are imported here, not at the top: a build with nothing to
