@@ -37,37 +37,16 @@ _EMAIL_TAGS = set(nh3.ALLOWED_TAGS) - {
     "textarea",
     "select",
 }
-_EMAIL_ATTRIBUTES = {tag: {*attrs, "style"} for tag, attrs in nh3.ALLOWED_ATTRIBUTES.items()}
+_EMAIL_ATTRIBUTES = {tag: set(attrs) for tag, attrs in nh3.ALLOWED_ATTRIBUTES.items()}
+# style on every tag: only css-inline's output has any, since the bodies were cleaned first.
 _EMAIL_ATTRIBUTES["*"] = {"style"}
-for _tag in (
-    "table",
-    "td",
-    "th",
-    "tr",
-    "div",
-    "p",
-    "span",
-    "h1",
-    "h2",
-    "h3",
-    "a",
-    "img",
-    "ul",
-    "ol",
-    "li",
-    "time",
-    "article",
-    "section",
-    "body",
-    "html",
-    "head",
-    "hr",
-):
-    _EMAIL_ATTRIBUTES.setdefault(_tag, set()).add("style")
-_EMAIL_ATTRIBUTES["table"] |= {"width", "cellpadding", "cellspacing", "border", "role", "align"}
-_EMAIL_ATTRIBUTES["td"] = _EMAIL_ATTRIBUTES.get("td", set()) | {"width", "align", "valign"}
-_EMAIL_ATTRIBUTES["img"] |= {"width", "height", "alt"}
-_EMAIL_ATTRIBUTES["time"] = {"datetime", "style"}
+for _tag, _extra in {
+    "table": {"width", "cellpadding", "cellspacing", "border", "role", "align"},
+    "td": {"width", "align", "valign"},
+    "img": {"width", "height", "alt"},
+    "time": {"datetime"},
+}.items():
+    _EMAIL_ATTRIBUTES[_tag] = _EMAIL_ATTRIBUTES.get(_tag, set()) | _extra
 _INLINER = css_inline.CSSInliner(keep_style_tags=False, load_remote_stylesheets=False)
 
 
