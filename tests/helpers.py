@@ -35,3 +35,23 @@ def write_generated_post(content: Path, number: int, when: datetime, text: str =
         encoding="utf-8",
     )
     return path
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    """Every file below ``root`` (or the one file ``root``) by relative path, with its bytes."""
+    if root.is_file():
+        return {root.name: root.read_bytes()}
+    if not root.exists():
+        return {}
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+def published_state(site: Path) -> dict[str, bytes]:
+    """What a build publishes and remembers: the output folder and the ledger, byte for byte."""
+    state = {f"output/{k}": v for k, v in snapshot(site / "output").items()}
+    state.update(snapshot(site / "wcitfeed-ledger.json"))
+    return state

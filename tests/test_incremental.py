@@ -215,6 +215,8 @@ def test_killed_builds_leave_complete_files_and_no_strays(tmp_path: Path) -> Non
         proc.wait()
         for path in out.rglob("*.xml") if out.exists() else []:
             assert feedparser.parse(path.read_bytes()).bozo == 0, path
+        # Files are staged outside the published tree: a kill leaves none among them.
+        assert not out.exists() or list(out.rglob(".wcitfeed-tmp-*")) == []
     done = subprocess.run([*WCITFEED, "build", "--config", str(config)], capture_output=True)
     assert done.returncode == 0
     strays = [p for p in tmp_path.rglob(".wcitfeed-tmp-*")]

@@ -1,26 +1,46 @@
 """The build cache: what the last build read and wrote, so the next one redoes only changes.
 
-The cache is a single pickle in the cache folder. It is trusted only when wcitfeed's version,
-the settings file and every template are byte for byte as they were; otherwise it is ignored
-and rebuilt. Deleting it costs one full build, nothing more.
+The cache is one SQLite database in the cache folder (``cache.sqlite``), updated in place in
+one transaction per build: rows of checked posts by source file, rows of output files with
+their key and stat, and a few summary values. It holds data only (JSON and numbers, never
+code), so a file someone else wrote can at worst be wrong, and a wrong one is discarded
+with one warning. It is trusted only when wcitfeed's version, the settings file and every
+template are byte for byte as they were. Deleting it costs one full build, nothing more;
+a build killed while storing it leaves the previous version (SQLite's journal rolls back).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-import pickle
+import json
+import sqlite3
 import sys
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from wcitfeed import __version__
-from wcitfeed.model import Post
+from wcitfeed.errors import ContentError, EnvironmentProblem, WcitfeedError
+from wcitfeed.model import Author, Post
 from wcitfeed.output import state_digest
 
-CACHE_FILE = "state.pickle"
-QUICK_FILE = "quick.pickle"
-_FORMAT = 1
+CACHE_FILE = "cache.sqlite"
+_FORMAT = 2
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS summary (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS posts (
+    rel TEXT PRIMARY KEY, mtime_ns INTEGER NOT NULL, size INTEGER NOT NULL, post TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS outputs (
+    path TEXT PRIMARY KEY, key TEXT NOT NULL, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL
+);
+"""
+
+CheckedPost = tuple[int, int, Post]
+OutputRow = tuple[str, int, int]
 
 
 @dataclass
@@ -30,8 +50,22 @@ class BuildCache:
     fingerprint: str = ""
     inputs: str = ""
     next_due: datetime | None = None
-    posts: dict[str, tuple[int, int, Post]] = field(default_factory=dict)
-    outputs: dict[str, tuple[str, int, int]] = field(default_factory=dict)
+    posts: dict[str, CheckedPost] = field(default_factory=dict)
+    outputs: dict[str, OutputRow] = field(default_factory=dict)
+    published: int = 0
+    warnings: list[WcitfeedError] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class QuickState:
+    """The little a no-change build needs: input signature, due date, outputs and their stat."""
+
+    fingerprint: str
+    inputs: str
+    next_due: datetime | None
+    outputs: tuple[str, ...]
+    digest: str
+    posts: int = 0
 
 
 def fingerprint(config: Path | None, templates_dir: Path) -> str:
@@ -53,64 +87,216 @@ def fingerprint(config: Path | None, templates_dir: Path) -> str:
     return digest.hexdigest()
 
 
-def read_cache(folder: Path, expected_fingerprint: str) -> BuildCache:
-    """Return the saved cache, or an empty one when it is missing, unreadable or stale."""
-    cache = _load(folder / CACHE_FILE)
-    if not isinstance(cache, BuildCache) or cache.fingerprint != expected_fingerprint:
-        return BuildCache()
-    return cache
-
-
-def _load(path: Path) -> object:
-    """Unpickle a cache file; None when it is missing or unreadable (a killed write, an
-    older wcitfeed): the cache is only ever an optimisation."""
+@contextlib.contextmanager
+def _connect(folder: Path, *, create: bool) -> Iterator[sqlite3.Connection | None]:
+    """Open the cache database; None when it does not exist and ``create`` is False."""
+    path = folder / CACHE_FILE
+    if not create and not path.is_file():
+        yield None
+        return
     try:
-        with path.open("rb") as handle:
-            # Written only by wcitfeed, into the user's own folder.
-            return pickle.load(handle)  # noqa: S301
-    except (
-        OSError,
-        EOFError,
-        pickle.UnpicklingError,
-        AttributeError,
-        ImportError,
-        TypeError,
-        ValueError,
-    ):
-        return None
+        connection = sqlite3.connect(path, timeout=30, isolation_level=None)
+    except sqlite3.Error as exc:
+        raise EnvironmentProblem(
+            f"the cache cannot be opened ({exc}); delete the cache folder or fix its permissions",
+            path=path,
+        ) from None
+    try:
+        yield connection
+    finally:
+        connection.close()
 
 
-@dataclass(frozen=True)
-class QuickState:
-    """The little a no-change build needs: input signature, due date, outputs and their stat."""
-
-    fingerprint: str
-    inputs: str
-    next_due: datetime | None
-    outputs: tuple[str, ...]
-    digest: str
+def _summary(connection: sqlite3.Connection) -> dict[str, str]:
+    rows = connection.execute("SELECT name, value FROM summary").fetchall()
+    return {str(name): str(value) for name, value in rows}
 
 
 def read_quick(folder: Path, expected_fingerprint: str) -> QuickState | None:
     """Return the saved summary when it belongs to these settings and templates."""
-    quick = _load(folder / QUICK_FILE)
-    if not isinstance(quick, QuickState) or quick.fingerprint != expected_fingerprint:
+    try:
+        with _connect(folder, create=False) as connection:
+            if connection is None:
+                return None
+            summary = _summary(connection)
+            if summary.get("fingerprint") != expected_fingerprint:
+                return None
+            paths = tuple(
+                row[0] for row in connection.execute("SELECT path FROM outputs ORDER BY path")
+            )
+            due = summary.get("next_due")
+            return QuickState(
+                summary["fingerprint"],
+                summary.get("inputs", ""),
+                datetime.fromisoformat(due) if due else None,
+                paths,
+                summary.get("digest", ""),
+                int(summary.get("published", "0")),
+            )
+    except (sqlite3.Error, KeyError, ValueError, EnvironmentProblem):
+        # The full read that follows says what is wrong, once.
         return None
-    return quick
 
 
-def encode_quick(cache: BuildCache) -> bytes:
-    """Serialise the summary of a saved cache."""
-    quick = QuickState(
-        cache.fingerprint,
-        cache.inputs,
-        cache.next_due,
-        tuple(cache.outputs),
-        state_digest(cache.outputs),
+def read_cache(folder: Path, expected_fingerprint: str) -> BuildCache:
+    """Return the saved cache, or an empty one when it is missing or stale.
+
+    A cache that cannot be read or does not hold what wcitfeed writes is discarded with a
+    warning: it is only ever an optimisation.
+    """
+    path = folder / CACHE_FILE
+    try:
+        with _connect(folder, create=False) as connection:
+            if connection is None:
+                return BuildCache()
+            summary = _summary(connection)
+            if summary.get("fingerprint") != expected_fingerprint:
+                return BuildCache()
+            due = summary.get("next_due")
+            cache = BuildCache(
+                fingerprint=summary["fingerprint"],
+                inputs=summary.get("inputs", ""),
+                next_due=datetime.fromisoformat(due) if due else None,
+                published=int(summary.get("published", "0")),
+            )
+            for rel, mtime_ns, size, data in connection.execute("SELECT * FROM posts"):
+                cache.posts[str(rel)] = (int(mtime_ns), int(size), post_from_json(data))
+            for rel, key, size, mtime_ns in connection.execute("SELECT * FROM outputs"):
+                cache.outputs[str(rel)] = (str(key), int(size), int(mtime_ns))
+            return cache
+    except (sqlite3.Error, KeyError, TypeError, ValueError) as exc:
+        warning = ContentError(
+            f"the build cache does not verify ({type(exc).__name__}); it was set aside and "
+            "this build starts from scratch",
+            path=path,
+        )
+        return BuildCache(warnings=[warning])
+
+
+def store_cache(folder: Path, previous: BuildCache, cache: BuildCache) -> None:
+    """Bring the database in line with ``cache``, writing only rows that changed.
+
+    One transaction: a build killed midway leaves the last complete version.
+    """
+    if previous.warnings:
+        # Not a database wcitfeed can use: remove it (and its journals) rather than open it.
+        for suffix in ("", "-journal", "-wal", "-shm"):
+            (folder / (CACHE_FILE + suffix)).unlink(missing_ok=True)
+    try:
+        with _connect(folder, create=True) as connection:
+            assert connection is not None
+            if previous.fingerprint != cache.fingerprint:
+                # Another version's or a damaged database: start it afresh.
+                connection.executescript(
+                    "DROP TABLE IF EXISTS summary; DROP TABLE IF EXISTS posts; "
+                    "DROP TABLE IF EXISTS outputs;"
+                )
+                previous = BuildCache()
+            connection.executescript(_SCHEMA)
+            connection.execute("BEGIN IMMEDIATE")
+            _store_rows(connection, previous, cache)
+            connection.execute("COMMIT")
+    except sqlite3.Error as exc:
+        raise EnvironmentProblem(
+            f"the cache cannot be written ({exc}); the output is complete, but the next "
+            "build will redo everything (free some space or fix the folder's permissions)",
+            path=folder / CACHE_FILE,
+        ) from None
+
+
+def _store_rows(connection: sqlite3.Connection, previous: BuildCache, cache: BuildCache) -> None:
+    gone_posts = [(rel,) for rel in previous.posts.keys() - cache.posts.keys()]
+    connection.executemany("DELETE FROM posts WHERE rel = ?", gone_posts)
+    connection.executemany(
+        "INSERT OR REPLACE INTO posts VALUES (?, ?, ?, ?)",
+        [
+            (rel, mtime_ns, size, post_to_json(post))
+            for rel, (mtime_ns, size, post) in cache.posts.items()
+            if previous.posts.get(rel) != (mtime_ns, size, post)
+        ],
     )
-    return pickle.dumps(quick, protocol=pickle.HIGHEST_PROTOCOL)
+    gone_outputs = [(rel,) for rel in previous.outputs.keys() - cache.outputs.keys()]
+    connection.executemany("DELETE FROM outputs WHERE path = ?", gone_outputs)
+    connection.executemany(
+        "INSERT OR REPLACE INTO outputs VALUES (?, ?, ?, ?)",
+        [(rel, *row) for rel, row in cache.outputs.items() if previous.outputs.get(rel) != row],
+    )
+    # The outputs' order matters to the digest: read them back as the no-change path will.
+    listed = {
+        str(rel): cache.outputs[str(rel)]
+        for (rel,) in connection.execute("SELECT path FROM outputs ORDER BY path")
+    }
+    summary = {
+        "fingerprint": cache.fingerprint,
+        "inputs": cache.inputs,
+        "next_due": cache.next_due.isoformat() if cache.next_due else "",
+        "published": str(cache.published),
+        "digest": state_digest(listed),
+    }
+    connection.executemany("INSERT OR REPLACE INTO summary VALUES (?, ?)", summary.items())
 
 
-def encode_cache(cache: BuildCache) -> bytes:
-    """Serialise the cache for the atomic writer."""
-    return pickle.dumps(cache, protocol=pickle.HIGHEST_PROTOCOL)
+def post_to_json(post: Post) -> str:
+    """Serialise a checked post's front matter as JSON."""
+    return json.dumps(
+        {
+            "source": str(post.source),
+            "id": post.id,
+            "title": post.title,
+            "slug": post.slug,
+            "date": post.date.isoformat(),
+            "updated": post.updated.isoformat() if post.updated else None,
+            "category": post.category,
+            "tags": list(post.tags),
+            "summary": post.summary,
+            "authors": [[a.name, a.email, a.uri] for a in post.authors],
+            "draft": post.draft,
+            "minor": post.minor,
+            "image": post.image,
+            "digest": post.digest,
+        },
+        ensure_ascii=False,
+    )
+
+
+def post_from_json(text: str) -> Post:
+    """Read a post written by ``post_to_json``; raise on anything else."""
+    data: Mapping[str, Any] = json.loads(text)
+    updated = data["updated"]
+    post = Post(
+        source=Path(data["source"]),
+        id=_text(data["id"]),
+        title=_text(data["title"]),
+        slug=_text(data["slug"]),
+        date=_aware(data["date"]),
+        updated=_aware(updated) if updated is not None else None,
+        category=_text(data["category"]) if data["category"] is not None else None,
+        tags=tuple(_text(t) for t in data["tags"]),
+        summary=_text(data["summary"]) if data["summary"] is not None else None,
+        authors=tuple(
+            Author(_text(name), _optional(email), _optional(uri))
+            for name, email, uri in data["authors"]
+        ),
+        draft=data["draft"] is True,
+        minor=data["minor"] is True,
+        image=_optional(data["image"]),
+        digest=_text(data["digest"]),
+    )
+    return post
+
+
+def _text(value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"expected text, found {type(value).__name__}")
+    return value
+
+
+def _optional(value: object) -> str | None:
+    return None if value is None else _text(value)
+
+
+def _aware(value: object) -> datetime:
+    moment = datetime.fromisoformat(_text(value))
+    if moment.tzinfo is None:
+        raise ValueError("a date without offset")
+    return moment

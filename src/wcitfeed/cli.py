@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -15,7 +17,7 @@ from urllib.parse import urlsplit
 import click
 
 from wcitfeed import __version__
-from wcitfeed.errors import Problems, WcitfeedError
+from wcitfeed.errors import EnvironmentProblem, Problems, Refused, WcitfeedError
 from wcitfeed.pipeline import BuildResult, Locked, Options, Paths, build
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -23,6 +25,8 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 EXIT_INVALID = 1
 EXIT_UNCHANGED = 3
 EXIT_SKIPPED = 4
+EXIT_REFUSED = 5
+EXIT_ENVIRONMENT = 6
 EXIT_LOCKED = 75  # EX_TEMPFAIL from sysexits.h: cron wrappers know it means "try later"
 
 _path = click.Path(path_type=Path)
@@ -34,7 +38,7 @@ _config_option: Decorator = click.option(
 
 
 def _now_option(help_text: str) -> Decorator:
-    return click.option("--now", type=_DATES, default=None, help=help_text)
+    return click.option("--now", type=_DATES, metavar="TIME", default=None, help=help_text)
 
 
 def _paths_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -101,6 +105,16 @@ def main() -> None:
     is_flag=True,
     help=f"Publish the valid posts, report the others, exit {EXIT_SKIPPED}.",
 )
+@click.option(
+    "--allow-removals",
+    is_flag=True,
+    help="Withdraw more published posts than removal_limit allows (or all of them).",
+)
+@click.option(
+    "--trust-clock",
+    is_flag=True,
+    help="Build even when the clock is before the ledger's records or a day ahead.",
+)
 def build_command(
     config: Path | None,
     content: Path | None,
@@ -113,13 +127,17 @@ def build_command(
     wait: float,
     exit_unchanged: bool,
     skip_invalid: bool,
+    allow_removals: bool,
+    trust_clock: bool,
 ) -> None:
     """Build the feeds, fragments and pages into the output folder.
 
     Prints nothing when no file changed (so cron mails nothing), one line otherwise.
     Exit codes: 0 built, 1 invalid input (nothing in the output folder is touched),
     3 nothing changed (only with --exit-unchanged), 4 built without the invalid posts
-    (only with --skip-invalid), 75 another build holds the lock.
+    (only with --skip-invalid), 5 refused: it would withdraw too many posts or the clock
+    is wrong, 6 the machine stopped it (permissions, full or read-only disk),
+    75 another build holds the lock.
 
     \b
     Example:
@@ -141,7 +159,13 @@ def build_command(
             bar.update(done - bar.pos)
 
     options = Options(
-        now=_now(now), wait=wait, progress=progress, on_plan=on_plan, skip_invalid=skip_invalid
+        now=_now(now),
+        wait=wait,
+        progress=progress,
+        on_plan=on_plan,
+        skip_invalid=skip_invalid,
+        allow_removals=allow_removals,
+        trust_clock=trust_clock,
     )
     try:
         result = _run(lambda: build(Paths(config, content, templates, output), options))
@@ -155,7 +179,7 @@ def build_command(
             json.dumps(
                 {
                     "changed": report.changed,
-                    "posts": None if result.skipped else result.posts,
+                    "posts": result.posts,
                     "written": list(report.written),
                     "removed": list(report.removed),
                     "unchanged": len(report.unchanged) if not result.skipped else result.files,
@@ -349,6 +373,14 @@ def new_command(
             f"Error: '{category}' is not a category (use one of {', '.join(keys)})", err=True
         )
         sys.exit(EXIT_INVALID)
+    if category is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]*", category):
+        # The category names a folder below content/: never a path that leaves it.
+        click.echo(
+            f"Error: '{category}' is not a category key (write letters, digits, '-' or '_', "
+            "e.g. --category periodic)",
+            err=True,
+        )
+        sys.exit(EXIT_INVALID)
     when = _now(now).astimezone(site.timezone).replace(microsecond=0)
     folder = site.content_dir / category if category else site.content_dir
     path = folder / f"{slugify(title)}.md"
@@ -365,6 +397,7 @@ def new_command(
 @click.option(
     "--since",
     type=_DATES,
+    metavar="TIME",
     default=None,
     help="Posts published at or after this time.",
 )
@@ -430,6 +463,7 @@ def digest_command(
         raise click.UsageError("give exactly one of --since, --last, --since-last")
     if fmt == "eml" and (not to or not sender):
         raise click.UsageError("--format eml needs --to and --from")
+    _check_headers(subject, sender, to)
     moment = _now(now)
     state_path = state or (config or Path("wcitfeed.toml")).parent / "wcitfeed-digest.json"
     window = Window(_now(since) if since else None, last, since_last)
@@ -461,6 +495,24 @@ def digest_command(
 
 
 T = TypeVar("T")
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+_ADDRESS_RE = re.compile(r"^[^@\s<>,;:\"]+@[^@\s<>,;:\"]+$")
+
+
+def _check_headers(subject: str | None, sender: str | None, to: tuple[str, ...]) -> None:
+    """Refuse header values that would break a message or inject headers into it."""
+    for option, value in (("--subject", subject), ("--from", sender), *(("--to", t) for t in to)):
+        if value is not None and _CONTROL_RE.search(value):
+            raise click.BadParameter(
+                "must be one line (no CR, LF or control characters)", param_hint=option
+            )
+    for option, value in (("--from", sender), *(("--to", t) for t in to)):
+        if value is not None and not _ADDRESS_RE.match(parseaddr(value)[1]):
+            raise click.BadParameter(
+                f"{value!r} is not an e-mail address (write jane@example.org or "
+                "'Jane Doe <jane@example.org>')",
+                param_hint=option,
+            )
 
 
 def _run_step(step: Callable[[], T]) -> T:
@@ -474,6 +526,12 @@ def _run_step(step: Callable[[], T]) -> T:
     except Locked as error:
         click.echo(f"Error: {error}", err=True)
         sys.exit(EXIT_LOCKED)
+    except Refused as error:
+        click.echo(f"Error: {error}", err=True)
+        sys.exit(EXIT_REFUSED)
+    except EnvironmentProblem as error:
+        click.echo(f"Error: {error}", err=True)
+        sys.exit(EXIT_ENVIRONMENT)
     except WcitfeedError as error:
         click.echo(f"Error: {error}", err=True)
         sys.exit(EXIT_INVALID)
@@ -482,6 +540,12 @@ def _run_step(step: Callable[[], T]) -> T:
 def _now(given: datetime | None) -> datetime:
     if given is None:
         return datetime.now(UTC)
+    if not 1000 <= given.year <= 9000:
+        raise click.BadParameter(
+            f"{given.isoformat()} is out of range (write a time from year 1000 to 9000, "
+            "e.g. 2012-12-14T22:00:00+04:00)",
+            param_hint="--now or --since",
+        )
     return given if given.tzinfo is not None else given.replace(tzinfo=UTC)
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from wcitfeed.errors import ConfigError, Problems, WcitfeedError
+from wcitfeed.errors import ConfigError, Problems, WcitfeedError, quote
 from wcitfeed.model import Author, Site
 
 DEFAULT_CONFIG = Path("wcitfeed.toml")
@@ -78,6 +78,11 @@ SETTINGS: dict[str, Setting] = {
         'Liquid tags and Hugo shortcodes in bodies: "keep" them as text or "strip" them.',
     ),
     "max_post_bytes": Setting("integer", 2_000_000, "Largest post file accepted, in bytes."),
+    "removal_limit": Setting(
+        "integer",
+        50,
+        "Percent of published posts one build may withdraw; more (or all) needs --allow-removals.",
+    ),
     "cache": Setting("string", ".wcitfeed-cache", "Folder for the build cache; safe to delete."),
     "ledger": Setting(
         "string", "wcitfeed-ledger.json", 'File that remembers edits (commit it); "" for none.'
@@ -92,6 +97,13 @@ _TYPES: dict[str, Callable[[Any], bool]] = {
     "list of tables": lambda v: isinstance(v, list) and all(isinstance(x, dict) for x in v),
     "list of strings": lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
 }
+
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+_EMAIL_RE = re.compile(
+    r"^[^@\s<>\"(),;:\x00-\x1f]+@[^@\s<>\"(),;:\x00-\x1f]+\.[^@\s<>\"(),;:\x00-\x1f]+$"
+)
+_WEB_URL_RE = re.compile(r"^https?://[^/\s?#]+", re.IGNORECASE)
+_SCHEME_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 
 _EXAMPLES = {
     "string": 'key = "text"',
@@ -154,6 +166,9 @@ def load_site(
             continue
         values[key] = value
 
+    for key in ("title", "subtitle"):
+        if isinstance(values.get(key), str) and _CONTROL_RE.search(values[key]):
+            fail(key, "must be one line of text (no line breaks or control characters)")
     base_url = values.get("base_url")
     if isinstance(base_url, str):
         if not re.match(r"^https?://[^/\s]+", base_url):
@@ -169,6 +184,11 @@ def load_site(
     for key in ("feed_limit", "summary_length", "feed_max_bytes"):
         if isinstance(values.get(key), int) and values[key] < 0:
             fail(key, "must be 0 or more")
+    if isinstance(values.get("max_post_bytes"), int) and values["max_post_bytes"] < 1:
+        fail("max_post_bytes", "must be 1 or more (write max_post_bytes = 2000000)")
+    limit = values.get("removal_limit")
+    if isinstance(limit, int) and not 0 <= limit <= 100:
+        fail("removal_limit", "must be a percentage from 0 to 100 (write removal_limit = 50)")
     for key, allowed in (("formats", FORMATS), ("feeds", FEED_KINDS)):
         for item in values.get(key) or []:
             if item not in allowed:
@@ -178,6 +198,15 @@ def load_site(
     hub = values.get("hub")
     if isinstance(hub, str) and not re.match(r"^https?://[^/\s]+", hub):
         fail("hub", 'must be an absolute http(s) URL (write hub = "https://hub.example/")')
+    for key in ("icon", "logo"):
+        value = values.get(key)
+        if isinstance(value, str) and _SCHEME_RE.match(value) and not is_web_url(value):
+            fail(key, f'must be an http(s) URL or a path below base_url (write {key} = "icon.png")')
+    feed_id = values.get("feed_id")
+    if isinstance(feed_id, str) and (_CONTROL_RE.search(feed_id) or not _SCHEME_RE.match(feed_id)):
+        fail(
+            "feed_id", 'must be a URI on one line (write feed_id = "tag:example.org,2012:updates")'
+        )
     authors = _authors(values.get("authors") or [], lambda m: fail("authors", m))
     if not authors and isinstance(values.get("title"), str):
         # Atom needs an author for every entry; the site itself is the fallback.
@@ -217,6 +246,7 @@ def load_site(
         lenient=values["lenient"],
         template_tags=values["template_tags"],
         max_post_bytes=values["max_post_bytes"],
+        removal_limit=values["removal_limit"],
         source=path,
     )
 
@@ -230,17 +260,41 @@ def parse_authors(value: object, fail: Callable[[str], None]) -> tuple[Author, .
 def _authors(items: list[Any], fail: Callable[[str], None]) -> tuple[Author, ...]:
     authors: list[Author] = []
     for item in items:
-        if isinstance(item, str) and item.strip():
+        if isinstance(item, str) and item.strip() and not _CONTROL_RE.search(item):
             authors.append(Author(name=item.strip()))
         elif isinstance(item, Mapping) and isinstance(item.get("name"), str):
             unknown = set(item) - {"name", "email", "uri"}
             if unknown:
-                fail(f"has unknown author field(s) {sorted(unknown)} (use name, email, uri)")
+                listed = quote(sorted(map(str, unknown)))
+                fail(f"has unknown author field(s) {listed} (use name, email, uri)")
                 continue
-            authors.append(Author(name=item["name"], email=item.get("email"), uri=item.get("uri")))
+            author = _author(item, fail)
+            if author is not None:
+                authors.append(author)
         else:
-            fail(f'entry {item!r} needs a name (write name = "Jane Doe")')
+            fail(f'entry {quote(item)} needs a name (write name = "Jane Doe")')
     return tuple(authors)
+
+
+def _author(item: Mapping[str, Any], fail: Callable[[str], None]) -> Author | None:
+    """Check one {name, email, uri} table: feeds publish these as they are."""
+    name, email, uri = item["name"], item.get("email"), item.get("uri")
+    ok = True
+    if not name.strip() or _CONTROL_RE.search(name):
+        fail(f"name {quote(name)} must be one line of text")
+        ok = False
+    if email is not None and not (isinstance(email, str) and _EMAIL_RE.match(email)):
+        fail(f'email {quote(email)} is not an e-mail address (write email = "jane@example.org")')
+        ok = False
+    if uri is not None and not (isinstance(uri, str) and is_web_url(uri)):
+        fail(f'uri {quote(uri)} must be an http(s) URL (write uri = "https://example.org/")')
+        ok = False
+    return Author(name=name.strip(), email=email, uri=uri) if ok else None
+
+
+def is_web_url(value: str) -> bool:
+    """Say whether ``value`` is an absolute http(s) URL on one line, fit to publish."""
+    return bool(_WEB_URL_RE.match(value)) and not _CONTROL_RE.search(value)
 
 
 def _key_line(text: str, key: str) -> int | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -34,7 +35,24 @@ class WcitfeedError(Exception):
     def __str__(self) -> str:
         where = self.location()
         what = f"'{self.field}' {self.message}" if self.field else self.message
-        return f"{where}: {what}" if where else what
+        # One readable line, however large the value that caused it.
+        return clip(f"{where}: {what}" if where else what, MAX_MESSAGE)
+
+
+# The longest line a problem prints; values quoted in it are cut shorter still.
+MAX_MESSAGE = 500
+
+
+def clip(text: str, limit: int = 80) -> str:
+    """Cut ``text`` to ``limit`` characters, marking the cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def quote(value: object, limit: int = 80) -> str:
+    """Show a value in a message, cut short: a repr can be megabytes."""
+    if isinstance(value, list | tuple | dict) and len(value) > 8:
+        return f"a {type(value).__name__} of {len(value):,} items"
+    return clip(repr(value), limit)
 
 
 class ConfigError(WcitfeedError):
@@ -47,6 +65,16 @@ class ContentError(WcitfeedError):
 
 class TemplateError(WcitfeedError):
     """A template cannot be parsed or refers to something that does not exist."""
+
+
+class Refused(WcitfeedError):
+    """A build that would do harm a person should confirm: withdraw most published posts,
+    or run with a clock earlier than the ledger's records or far ahead of the machine's."""
+
+
+class EnvironmentProblem(WcitfeedError):
+    """The machine, not the input, stopped the work: a permission, a full or read-only
+    disk, a path of the wrong kind. Nothing published is lost; fix it and run again."""
 
 
 class Problems(WcitfeedError):
@@ -64,3 +92,9 @@ def _display_path(path: Path) -> str:
         return str(Path(os.path.abspath(path)).relative_to(Path.cwd().resolve()))  # noqa: PTH100
     except ValueError:
         return str(path)
+
+
+def json_key_line(text: str, key: str) -> int | None:
+    """Find the line of a key in a JSON file's text (the json module keeps no positions)."""
+    found = text.find(json.dumps(key) + ":")
+    return text.count("\n", 0, found) + 1 if found >= 0 else None

@@ -1,41 +1,154 @@
-"""The edit ledger: when each post's text last changed, so ``updated`` moves exactly once.
+"""The edit ledger: each post's publication history, so ``updated`` moves exactly once.
 
-The ledger maps each post id to the digest of its text and the time that text was first seen.
+The ledger maps each post id to a record: the digest of its text, when an edit was first
+seen, when the post was published and, while it is not published, when it was withdrawn.
 Users commit it with their content; without it, an edit could not be told from a rebuild.
+
+The ledger never forgets a post: a post absent from one build (a moved file, a draft, an
+invalid post left out) keeps its record, so its history is intact when it comes back. Its
+times also tell a build whose clock is wrong (earlier than the ledger's latest record).
+The ledger is checked like a post, with file, line and field, before anything is written.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
-from dataclasses import replace
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from wcitfeed.errors import ContentError
+from wcitfeed.errors import (
+    ContentError,
+    Problems,
+    WcitfeedError,
+    clip,
+    json_key_line,
+    quote,
+)
 from wcitfeed.model import Post
 
-Ledger = dict[str, dict[str, str]]
+_DIGEST_RE = re.compile(r"^[0-9a-f]{64}$")
+_TIMES = ("updated", "published", "withdrawn")
+_EXAMPLE = "2012-12-07T19:00:00+04:00"
+
+
+@dataclass(frozen=True)
+class Record:
+    """What the ledger knows of one post id."""
+
+    digest: str
+    updated: datetime | None = None
+    published: datetime | None = None
+    withdrawn: datetime | None = None
+
+    @property
+    def live(self) -> bool:
+        """Return True when the last build that saw this id published it."""
+        return self.published is not None and self.withdrawn is None
+
+    def latest(self) -> datetime | None:
+        """Return the latest time this record holds."""
+        return max((t for t in (self.updated, self.published, self.withdrawn) if t), default=None)
+
+
+Ledger = dict[str, Record]
+
+
+@dataclass(frozen=True)
+class Withdrawal:
+    """Published posts that this build would stop publishing, out of how many."""
+
+    ids: tuple[str, ...]
+    published: int
 
 
 def read_ledger(path: Path | None) -> Ledger:
-    """Read the ledger file; a missing file is an empty ledger."""
+    """Read and check the ledger file; a missing file is an empty ledger.
+
+    Raise ``Problems`` naming the line and field of every bad value: a build that trusted
+    a damaged ledger would announce every entry as edited, or lose their history.
+    """
     if path is None:
         return {}
     try:
-        data: Any = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return {}
-    except (OSError, ValueError) as exc:
+    except (OSError, UnicodeDecodeError) as exc:
         raise ContentError(
-            f"the edit ledger cannot be read ({exc}); restore it from version control or "
-            "delete it to start afresh",
+            f"the edit ledger cannot be read ({exc}); restore it from version control",
             path=path,
         ) from None
+    try:
+        data: Any = json.loads(text)
+    except ValueError as exc:
+        line = getattr(exc, "lineno", None)
+        raise ContentError(
+            f"the edit ledger is not valid JSON ({getattr(exc, 'msg', exc)}); restore it from "
+            "version control",
+            path=path,
+            line=line,
+        ) from None
     if not isinstance(data, dict):
-        raise ContentError("the edit ledger must be a JSON object", path=path)
-    return {str(k): dict(v) for k, v in data.items() if isinstance(v, dict)}
+        raise ContentError(
+            'the edit ledger must be a JSON object of post ids ({"urn:uuid:…": {"digest": …}})',
+            path=path,
+            line=1,
+        )
+    problems: list[WcitfeedError] = []
+    ledger: Ledger = {}
+    for post_id, value in data.items():
+        record = _read_record(post_id, value, path, json_key_line(text, post_id), problems)
+        if record is not None:
+            ledger[post_id] = record
+    if problems:
+        raise Problems(problems)
+    return ledger
+
+
+def _read_record(
+    post_id: str, value: object, path: Path, line: int | None, problems: list[WcitfeedError]
+) -> Record | None:
+    def fail(message: str, field: str | None = None) -> None:
+        shown = f"{field} of {post_id}" if field else post_id
+        problems.append(ContentError(message, path=path, line=line, field=clip(shown)))
+
+    if not isinstance(value, dict):
+        fail('must be an object such as {"digest": "<64 hex digits>"}')
+        return None
+    for key in value:
+        if key != "digest" and key not in _TIMES:
+            fail(f"'{clip(str(key))}' is not a ledger field (digest, {', '.join(_TIMES)})")
+    digest = value.get("digest")
+    if not isinstance(digest, str) or not _DIGEST_RE.match(digest):
+        fail("must be 64 lower-case hex digits (restore the ledger from version control)", "digest")
+        digest = None
+    times: dict[str, datetime | None] = {}
+    for key in _TIMES:
+        raw = value.get(key)
+        times[key] = None
+        if raw is None:
+            continue
+        parsed = _parse_time(raw)
+        if parsed is None:
+            fail(f"must be a date with offset such as {_EXAMPLE}, not {quote(raw)}", key)
+        times[key] = parsed
+    if digest is None:
+        return None
+    return Record(digest, times["updated"], times["published"], times["withdrawn"])
+
+
+def _parse_time(raw: object) -> datetime | None:
+    if not isinstance(raw, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(raw)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
 
 
 def apply_ledger(posts: Iterable[Post], ledger: Ledger, now: datetime) -> tuple[list[Post], Ledger]:
@@ -43,29 +156,68 @@ def apply_ledger(posts: Iterable[Post], ledger: Ledger, now: datetime) -> tuple[
 
     An explicit ``updated`` in front matter always wins. A post seen for the first time keeps
     ``updated`` empty. A post whose text changed gets ``updated = now`` once, unless it says
-    ``minor: true``; later builds keep that time until the text changes again.
+    ``minor: true``; later builds keep that time until the text changes again. Records of
+    posts not in ``posts`` are kept as they are.
     """
     result: list[Post] = []
-    new: Ledger = {}
+    new: Ledger = dict(ledger)
     for post in posts:
         record = ledger.get(post.id)
         if record is None:
-            entry = {"digest": post.digest}
-        elif record.get("digest") == post.digest:
-            entry = dict(record)
+            entry = Record(post.digest)
+        elif record.digest == post.digest:
+            entry = record
         elif post.minor:
-            entry = {**record, "digest": post.digest}
+            entry = replace(record, digest=post.digest)
         else:
-            entry = {"digest": post.digest, "updated": now.isoformat()}
+            entry = replace(record, digest=post.digest, updated=now)
         new[post.id] = entry
-        if post.updated is None and "updated" in entry:
-            seen = datetime.fromisoformat(entry["updated"]).astimezone(post.date.tzinfo)
+        if post.updated is None and entry.updated is not None:
+            seen = entry.updated.astimezone(post.date.tzinfo)
             if seen > post.date:
                 post = replace(post, updated=seen)
         result.append(post)
     return result, new
 
 
+def record_publication(ledger: Ledger, live: Sequence[Post], now: datetime) -> Ledger:
+    """Mark the posts published at ``now`` and withdraw the published ones that are not."""
+    shown = {post.id: post for post in live}
+    new: Ledger = {}
+    for post_id, record in ledger.items():
+        post = shown.get(post_id)
+        if post is not None:
+            record = replace(record, published=record.published or post.date, withdrawn=None)
+        elif record.live:
+            record = replace(record, withdrawn=now)
+        new[post_id] = record
+    return new
+
+
+def withdrawal(before: Ledger, after: Ledger) -> Withdrawal:
+    """Say which posts published by the last build ``after`` no longer publishes."""
+    was = [post_id for post_id, record in before.items() if record.live]
+    gone = tuple(post_id for post_id in was if not after[post_id].live)
+    return Withdrawal(gone, len(was))
+
+
+def latest_record(ledger: Ledger) -> tuple[str, datetime] | None:
+    """Return the id and time of the latest time the ledger holds."""
+    found = [(t, post_id) for post_id, r in ledger.items() if (t := r.latest()) is not None]
+    if not found:
+        return None
+    when, post_id = max(found)
+    return post_id, when
+
+
 def encode_ledger(ledger: Ledger) -> bytes:
     """Serialise the ledger stably, so an unchanged ledger is never rewritten."""
-    return (json.dumps(ledger, indent=1, sort_keys=True) + "\n").encode("utf-8")
+    data: dict[str, dict[str, str]] = {}
+    for post_id, record in ledger.items():
+        item = {"digest": record.digest}
+        for key in _TIMES:
+            value: datetime | None = getattr(record, key)
+            if value is not None:
+                item[key] = value.isoformat()
+        data[post_id] = item
+    return (json.dumps(data, indent=1, sort_keys=True) + "\n").encode("utf-8")

@@ -52,6 +52,7 @@ class Site:
     template_tags: str
     max_post_bytes: int
     source: Path | None
+    removal_limit: int = 50
 
     def category_label(self, key: str | None) -> str:
         """Return the human name of a category key (the key itself when none is set)."""

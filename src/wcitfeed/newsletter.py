@@ -16,7 +16,7 @@ from typing import Any
 from wcitfeed import mail, render
 from wcitfeed.config import load_site
 from wcitfeed.content import load_posts, scan_sources
-from wcitfeed.errors import ContentError
+from wcitfeed.errors import ContentError, Problems, WcitfeedError, json_key_line
 from wcitfeed.ledger import apply_ledger, read_ledger
 from wcitfeed.model import Post, Site, newest_first, published
 from wcitfeed.output import write_atomic
@@ -42,19 +42,75 @@ class Digest:
     subject: str
 
 
-def read_state(path: Path) -> dict[str, Any]:
-    """Read the digest state; a missing file means nothing was sent yet."""
+@dataclass(frozen=True)
+class SentState:
+    """What earlier ``--since-last`` digests sent: post ids, and when the last one went."""
+
+    sent: tuple[str, ...] = ()
+    last_sent: datetime | None = None
+
+
+def read_state(path: Path) -> SentState:
+    """Read and check the digest state; a missing file means nothing was sent yet.
+
+    A damaged state is an error, never "nothing sent": that would mail every post again.
+    """
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        return {"sent": []}
-    except (OSError, ValueError) as exc:
+        return SentState()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ContentError(f"the digest state cannot be read ({exc})", path=path) from None
+    try:
+        data: Any = json.loads(text)
+    except ValueError as exc:
         raise ContentError(
-            f"the digest state cannot be read ({exc}); delete it to start "
-            "afresh (the next digest then holds every post)",
+            f"the digest state is not valid JSON ({getattr(exc, 'msg', exc)}); restore it "
+            "from a backup, or delete it to send every post again",
             path=path,
+            line=getattr(exc, "lineno", None),
         ) from None
-    return data if isinstance(data, dict) else {"sent": []}
+    example = '{"sent": ["urn:uuid:…"], "last_sent": "2012-12-14T22:00:00+04:00"}'
+    if not isinstance(data, dict):
+        raise ContentError(f"the digest state must be an object like {example}", path=path, line=1)
+    problems: list[WcitfeedError] = []
+    for key in data:
+        if key not in ("sent", "last_sent"):
+            problems.append(
+                ContentError(
+                    "is not a digest state field (sent, last_sent)",
+                    path=path,
+                    line=json_key_line(text, key),
+                    field=str(key)[:80],
+                )
+            )
+    sent = data.get("sent", [])
+    if not isinstance(sent, list) or not all(isinstance(i, str) for i in sent):
+        problems.append(
+            ContentError(
+                "must be a list of post ids (strings)",
+                path=path,
+                line=json_key_line(text, "sent"),
+                field="sent",
+            )
+        )
+        sent = []
+    last_sent = None
+    if data.get("last_sent") is not None:
+        try:
+            last_sent = datetime.fromisoformat(data["last_sent"])
+        except (TypeError, ValueError):
+            problems.append(
+                ContentError(
+                    "must be a date with offset such as 2012-12-14T22:00:00+04:00",
+                    path=path,
+                    line=json_key_line(text, "last_sent"),
+                    field="last_sent",
+                )
+            )
+    if problems:
+        raise Problems(problems)
+    return SentState(tuple(sent), last_sent)
 
 
 def make_digest(
@@ -77,7 +133,7 @@ def make_digest(
     elif window.last is not None:
         chosen = live[: window.last]
     else:
-        sent = set(read_state(state).get("sent", []))
+        sent = set(read_state(state).sent)
         chosen = [p for p in live if p.id not in sent]
     if not chosen:
         return None
@@ -91,7 +147,6 @@ def make_digest(
 
 def record_sent(state: Path, digest: Digest, now: datetime) -> None:
     """Add the digest's posts to the state file, atomically."""
-    data = read_state(state)
-    sent = list(dict.fromkeys([*data.get("sent", []), *(p.id for p in digest.posts)]))
+    sent = list(dict.fromkeys([*read_state(state).sent, *(p.id for p in digest.posts)]))
     payload = {"sent": sent, "last_sent": now.isoformat()}
     write_atomic(state, (json.dumps(payload, indent=1) + "\n").encode("utf-8"))

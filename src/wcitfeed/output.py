@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -73,7 +75,6 @@ class OutputSync:
         previous: Mapping[str, tuple[str, int, int]],
         progress: Callable[[int], None] | None = None,
     ) -> None:
-        root.mkdir(parents=True, exist_ok=True)
         self.root = root
         self.previous = previous
         self.progress = progress
@@ -82,7 +83,7 @@ class OutputSync:
         self.unchanged: list[str] = []
         self.state: OutputState = {}
         self.keys: dict[str, str] = {}
-        self.batch = _Batch()
+        self.batch = _Batch(root)
 
     def sync(self, planned: Iterable[Planned]) -> None:
         """Make and stage the files of ``planned`` that may have changed."""
@@ -108,8 +109,13 @@ class OutputSync:
             if self.progress is not None:
                 self.progress(self.done)
 
+    def abort(self) -> None:
+        """Drop every staged write; the output folder stays as the last build left it."""
+        self.batch.abort()
+
     def finish(self) -> tuple[WriteReport, OutputState]:
         """Commit every staged write, then remove what earlier builds wrote and this did not."""
+        self.root.mkdir(parents=True, exist_ok=True)
         self.batch.commit()
         for rel in self.written:
             info = _stat(self.root / rel)
@@ -123,36 +129,91 @@ class OutputSync:
 class _Batch:
     """Many atomic writes with one flush to disk instead of one per file.
 
-    Every file goes to a temporary file beside its target first; then one ``os.sync``
-    makes all their bytes durable, and only then does each rename replace its target.
-    A kill at any moment leaves each target either old or new, never partial; the
-    temporaries of a killed run are removed by the next one.
+    Every file is written to a staging folder beside the output folder (on the same file
+    system, so a rename can move it in), never inside the published tree; then one
+    flush of that file system makes all their bytes durable, and only then does each
+    rename replace its target. A kill at any moment leaves each target either old or new,
+    never partial, and no temporary file among the published ones; the next build removes
+    the staging folder a killed one left. When the staging folder would be on another file
+    system (the output folder is a mount point) or cannot be made, files are staged
+    beside their targets instead, and a failing build removes them itself.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.staging = staging_folder(root)
+        self.beside: bool | None = None
         self.staged: list[tuple[Path, Path]] = []
         self.folders: set[Path] = set()
 
     def stage(self, target: Path, data: bytes) -> None:
+        if self.beside is None:
+            self.root.mkdir(parents=True, exist_ok=True)
+            try:
+                self.staging.mkdir(exist_ok=True)
+                self.beside = self.staging.stat().st_dev != self.root.stat().st_dev
+            except OSError:  # the output folder's parent is not ours to write
+                self.beside = True
         if target.parent not in self.folders:
             target.parent.mkdir(parents=True, exist_ok=True)
             self.folders.add(target.parent)
-        fd, name = tempfile.mkstemp(prefix=_TMP_PREFIX, dir=target.parent)
+        folder = target.parent if self.beside else self.staging
+        fd, name = tempfile.mkstemp(prefix=_TMP_PREFIX, dir=folder)
+        tmp = Path(name)
+        self.staged.append((tmp, target))
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
-        tmp = Path(name)
         tmp.chmod(0o644)
-        self.staged.append((tmp, target))
 
     def commit(self) -> None:
-        if not self.staged:
-            return
-        os.sync()
-        for tmp, target in self.staged:
-            tmp.replace(target)
-        for folder in {target.parent for _, target in self.staged}:
-            _fsync_dir(folder)
+        if self.staged:
+            _sync_file_system(self.root)
+            for tmp, target in self.staged:
+                tmp.replace(target)
+            for folder in {target.parent for _, target in self.staged}:
+                _fsync_dir(folder)
+            self.staged.clear()
+        remove_staging(self.root)
+
+    def abort(self) -> None:
+        """Remove what was staged: a failed build leaves the published files as they were."""
+        for tmp, _ in self.staged:
+            tmp.unlink(missing_ok=True)
         self.staged.clear()
+        remove_staging(self.root)
+
+
+def staging_folder(root: Path) -> Path:
+    """Return the folder beside ``root`` where a build stages its files."""
+    return root.parent / f".{root.name}.wcitfeed-staging"
+
+
+def remove_staging(root: Path) -> None:
+    """Remove the staging folder of ``root`` and whatever a killed build left in it."""
+    shutil.rmtree(staging_folder(root), ignore_errors=True)
+
+
+def _sync_file_system(folder: Path) -> None:
+    """Flush the file system that holds ``folder`` (not every file system on the host)."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        if _LIBC is None or _LIBC.syncfs(fd) != 0:
+            os.sync()
+    finally:
+        os.close(fd)
+
+
+def _load_libc() -> ctypes.CDLL | None:
+    # syncfs(2) is Linux's; Python's os module has no wrapper for it.
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.syncfs  # noqa: B018 - raises AttributeError where there is none
+    except (OSError, AttributeError):
+        return None
+    return libc
+
+
+_LIBC = _load_libc()
 
 
 def stat_digest(root: Path, rels: Iterable[str]) -> str | None:

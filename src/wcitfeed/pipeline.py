@@ -8,44 +8,43 @@ build whose inputs all match the last one stops after a few stat calls.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import filelock
 
-from wcitfeed.cache import (
-    CACHE_FILE,
-    QUICK_FILE,
-    BuildCache,
-    encode_cache,
-    encode_quick,
-    fingerprint,
-    read_cache,
-    read_quick,
-)
+from wcitfeed.cache import BuildCache, fingerprint, read_cache, read_quick, store_cache
 from wcitfeed.config import load_site
 from wcitfeed.content import Source, load_posts, scan_sources
-from wcitfeed.errors import WcitfeedError
-from wcitfeed.ledger import apply_ledger, encode_ledger, read_ledger
+from wcitfeed.errors import EnvironmentProblem, Refused, WcitfeedError
+from wcitfeed.ledger import (
+    Ledger,
+    Withdrawal,
+    apply_ledger,
+    encode_ledger,
+    latest_record,
+    read_ledger,
+    record_publication,
+    withdrawal,
+)
 from wcitfeed.model import Site, published
 from wcitfeed.output import (
     OutputSync,
     WriteReport,
+    remove_staging,
     remove_temporaries,
     stat_digest,
-    write_atomic,
     write_if_changed,
 )
 
 LOCK_FILE = "build.lock"
 SLICE = 600
 WRITING = "writing"
-# Below this many posts to render, starting worker processes costs more than it saves.
-PARALLEL_THRESHOLD = 400
 
 
 class Locked(WcitfeedError):
@@ -75,6 +74,8 @@ class Options:
     write: bool = True
     preview: str | None = None
     skip_invalid: bool = False
+    allow_removals: bool = False
+    trust_clock: bool = False
     progress: Callable[[int], Any] | None = None
     on_plan: Callable[[int], Any] | None = None
 
@@ -110,19 +111,38 @@ def build(paths: Paths, options: Options) -> BuildResult:
             cache_dir=preview,
             ledger=None,
         )
-    site.cache_dir.mkdir(parents=True, exist_ok=True)
-    lock = filelock.FileLock(site.cache_dir / LOCK_FILE)
     try:
-        lock.acquire(timeout=options.wait)
-    except filelock.Timeout:
-        raise Locked(
-            f"another build of this site is running (waited {options.wait:g} s for "
-            f"{site.cache_dir / LOCK_FILE}; try again, or pass --wait SECONDS)"
-        ) from None
-    try:
-        return _build_locked(site, options)
-    finally:
-        lock.release()
+        site.cache_dir.mkdir(parents=True, exist_ok=True)
+        lock = filelock.FileLock(site.cache_dir / LOCK_FILE)
+        try:
+            lock.acquire(timeout=options.wait)
+        except filelock.Timeout:
+            raise Locked(
+                f"another build of this site is running (waited {options.wait:g} s for "
+                f"{site.cache_dir / LOCK_FILE}; try again, or pass --wait SECONDS)"
+            ) from None
+        try:
+            return _build_locked(site, options)
+        finally:
+            lock.release()
+    except OSError as exc:
+        raise environment_problem(exc) from None
+
+
+def environment_problem(exc: OSError) -> EnvironmentProblem:
+    """Say in one line what the machine refused: a permission, a full or read-only disk."""
+    what = exc.strerror or str(exc)
+    hint = {
+        errno.ENOSPC: "free some space and build again",
+        errno.EROFS: "the folder is on a read-only file system; choose another --output",
+        errno.EACCES: "check the folder's owner and permissions",
+        errno.EPERM: "check the folder's owner and permissions",
+        errno.ENOTDIR: "a file stands where a folder is expected; move it away",
+        errno.EEXIST: "a file stands where a folder is expected; move it away",
+        errno.ELOOP: "a symbolic link loops; remove it",
+    }.get(exc.errno or 0, "fix it and build again")
+    path = Path(exc.filename) if isinstance(exc.filename, str) else None
+    return EnvironmentProblem(f"{what} ({hint}; nothing published was lost)", path=path)
 
 
 def _build_locked(site: Site, options: Options) -> BuildResult:
@@ -139,13 +159,18 @@ def _build_locked(site: Site, options: Options) -> BuildResult:
         and (quick.next_due is None or now < quick.next_due)
         and stat_digest(site.output_dir, quick.outputs) == quick.digest
     ):
-        return BuildResult(site, posts=-1, files=len(quick.outputs), skipped=True)
+        return BuildResult(site, posts=quick.posts, files=len(quick.outputs), skipped=True)
     cache = read_cache(site.cache_dir, stamp) if options.write else BuildCache()
 
     loaded = load_posts(site, sources, cache.posts, skip_invalid=options.skip_invalid)
-    ledger = read_ledger(site.ledger)
-    posts, new_ledger = apply_ledger(loaded.posts, ledger, now)
+    before = read_ledger(site.ledger)
+    if options.write and site.ledger is not None and not options.trust_clock:
+        _check_clock(site.ledger, before, now)
+    posts, after = apply_ledger(loaded.posts, before, now)
     live = published(posts, now, drafts=options.preview is not None)
+    after = record_publication(after, live, now)
+    if options.write and site.ledger is not None and not options.allow_removals:
+        _check_withdrawal(site, withdrawal(before, after))
     due = [p.date for p in posts if not p.draft and p.date > now]
 
     # Rendering and feed modules are imported here, not at the top: a build with nothing to
@@ -166,6 +191,12 @@ def _build_locked(site: Site, options: Options) -> BuildResult:
             invalid=loaded.invalid,
         )
 
+    # The ledger goes first: publication and ledger are one decision. A build killed after
+    # this point makes, next time, the very output this one would have (the ledger already
+    # holds each edit's time); a build killed before it has published nothing.
+    if site.ledger is not None and (after or site.ledger.exists()):
+        write_if_changed(site.ledger, encode_ledger(after))
+
     # Stale files are made in slices, on every core, and staged as each slice is done, so
     # a cold build holds one slice of output in memory, not all of it.
     stale = {item.path for item in planned if cache.outputs.get(item.path, ("",))[0] != item.key}
@@ -173,6 +204,7 @@ def _build_locked(site: Site, options: Options) -> BuildResult:
     # (in the output tree, the cache folder and beside the ledger).
     writing = site.cache_dir / WRITING
     if writing.exists() or not cache.outputs:
+        remove_staging(site.output_dir)
         remove_temporaries(site.output_dir, recursive=True)
         for folder in {site.cache_dir, *([site.ledger.parent] if site.ledger else [])}:
             remove_temporaries(folder)
@@ -183,12 +215,13 @@ def _build_locked(site: Site, options: Options) -> BuildResult:
             piece = planned[start : start + SLICE]
             maker.make_in_parallel([(i.path, jobs[i.path]) for i in piece if i.path in stale])
             syncer.sync(piece)
+        report, state = syncer.finish()
+    except BaseException:
+        syncer.abort()
+        raise
     finally:
         maker.close()
-    report, state = syncer.finish()
 
-    if site.ledger is not None and (new_ledger or site.ledger.exists()):
-        write_if_changed(site.ledger, encode_ledger(new_ledger))
     by_file = {s.file: s for s in sources}
     checked = {}
     for post in loaded.posts:
@@ -201,9 +234,9 @@ def _build_locked(site: Site, options: Options) -> BuildResult:
         next_due=min(due, default=None),
         posts=checked,
         outputs=state,
+        published=len(live),
     )
-    write_atomic(site.cache_dir / CACHE_FILE, encode_cache(new_cache))
-    write_atomic(site.cache_dir / QUICK_FILE, encode_quick(new_cache))
+    store_cache(site.cache_dir, cache, new_cache)
     writing.unlink(missing_ok=True)
 
     result = BuildResult(
@@ -211,7 +244,7 @@ def _build_locked(site: Site, options: Options) -> BuildResult:
         len(live),
         report,
         len(planned),
-        warnings=[*loaded.warnings, *maker.warnings],
+        warnings=[*cache.warnings, *loaded.warnings, *maker.warnings],
         invalid=loaded.invalid,
     )
     if site.hub:
@@ -225,6 +258,52 @@ def _build_locked(site: Site, options: Options) -> BuildResult:
             result.warnings += ping_hub(site.hub, changed)
             result.pinged = tuple(changed)
     return result
+
+
+# How far ahead of this machine's clock --now may be before it looks like a typo.
+CLOCK_AHEAD = timedelta(days=1)
+
+
+def _check_clock(ledger_path: Path, ledger: Ledger, now: datetime) -> None:
+    """Refuse a clock earlier than the ledger's records, or far ahead of the machine's.
+
+    Under a clock in the past, published posts look scheduled and are withdrawn, and an
+    edit is dated before its post (so never announced); under one in the future, an edit's
+    date stays in the future for good.
+    """
+    latest = latest_record(ledger)
+    if latest is not None and now < latest[1]:
+        post_id, when = latest
+        raise Refused(
+            f"the build's clock ({now.isoformat()}) is earlier than the ledger's latest record "
+            f"({when.isoformat()}, for {post_id}); fix the clock or --now, or pass "
+            "--trust-clock if this is really meant",
+            path=ledger_path,
+        )
+    machine = datetime.now(UTC)
+    if now > machine + CLOCK_AHEAD:
+        raise Refused(
+            f"the build's clock ({now.isoformat()}) is more than a day ahead of this machine's "
+            f"({machine.replace(microsecond=0).isoformat()}); edits would be dated in the "
+            "future for good: fix --now, or pass --trust-clock if this is really meant",
+            path=ledger_path,
+        )
+
+
+def _check_withdrawal(site: Site, gone: Withdrawal) -> None:
+    """Refuse to withdraw all published posts, or more than ``removal_limit`` percent."""
+    count = len(gone.ids)
+    if not count:
+        return
+    if count < gone.published and count * 100 <= site.removal_limit * gone.published:
+        return
+    shown = ", ".join(gone.ids[:3]) + (f" and {count - 3} more" if count > 3 else "")
+    raise Refused(
+        f"this build would withdraw {count} of the {gone.published} published posts ({shown}), "
+        f"more than removal_limit = {site.removal_limit}% allows; if the content folder "
+        "is right, pass --allow-removals",
+        path=site.content_dir,
+    )
 
 
 def _inputs_signature(posts: list[Source], assets: list[Source], ledger: Path | None) -> str:
