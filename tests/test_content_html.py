@@ -92,7 +92,7 @@ def test_forbidden_characters_are_removed_and_reported(
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert any(
-        line.endswith("chars.md:7: removed U+0000, U+001B: XML forbids these characters")
+        line.endswith("chars.md:7: removed 2 characters XML forbids (U+0000, U+001B) on line 7")
         for line in lines
     ), lines
     assert any(
@@ -107,3 +107,23 @@ def test_forbidden_characters_are_removed_and_reported(
     assert "Null  and escape  here." in entry.content[0].value
     proc = check_feeds(feed_files(out))
     assert proc.returncode == 0, proc.stdout[-3000:]
+
+
+def test_a_body_full_of_forbidden_characters_gives_one_warning(
+    tmp_path: Path, run_cli: Callable[..., Result]
+) -> None:
+    # 1.96 MB: before, one warning per line (19,406) and time that grew with the square.
+    body = ("x\x01" * 50 + "\n") * 19400
+    post = "---\nid: urn:uuid:ctl\ntitle: Controls\ndate: 2012-12-07T19:00:00+04:00\n---\n" + body
+    config = make_site(tmp_path, {"ctl.md": post})
+    result = run_cli("build", "--config", config)
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.output.splitlines() if "XML forbids" in line]
+    assert len(warnings) == 1
+    assert warnings[0].endswith(
+        "ctl.md:6: removed 970,000 characters XML forbids (U+0001) "
+        "on lines 6, 7, 8, 9, 10 and 19,395 more"
+    )
+    text = (tmp_path / "output/fragments/ctl.html").read_text()
+    assert "\x01" not in text
+    assert "x" * 50 in text

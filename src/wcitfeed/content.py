@@ -24,7 +24,7 @@ import yaml
 from frontmatter.default_handlers import YAMLHandler
 
 from wcitfeed.config import parse_authors
-from wcitfeed.errors import ContentError, Problems, WcitfeedError
+from wcitfeed.errors import ContentError, Problems, WcitfeedError, quote
 from wcitfeed.model import Post, Site, slugify
 
 FIELDS = {
@@ -49,16 +49,36 @@ SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 FORBIDDEN_RE = re.compile(
     r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff\ufffe\uffff]"
 )
-_HANDLER = YAMLHandler()
+_HANDLER = YAMLHandler()  # its boundary patterns: our loader parses the YAML itself
 _TOML_BOUNDARY = re.compile(r"^\+{3,}\s*$", re.MULTILINE)
 _JS_LINE = re.compile(r"^\s*(?:const|let|var)\s+(\w+)\s*=\s*(.+?);?\s*$")
 # Liquid tags and output, Hugo shortcodes: not ours to run; stripped when asked.
 TEMPLATE_TAG_RE = re.compile(r"\{%.*?%\}|\{\{<.*?>\}\}|\{\{%.*?%\}\}|\{\{.*?\}\}", re.DOTALL)
 MORE_RE = re.compile(r"^\s*<!--\s*more\s*-->\s*$", re.MULTILINE)
-MAX_ALIASES = 100
+# Dates every feed format and time zone conversion can carry (RFC 822 wants four digits).
+FIRST_YEAR, LAST_YEAR = 1000, 9000
+# Lines or characters a message lists before it says 'and N more'.
+MAX_LISTED = 5
+# Values front matter may stand for once its YAML aliases are expanded.
+MAX_EXPANDED_VALUES = 10_000
 POST_SUFFIXES = (".md", ".markdown")
 # libyaml's parser when PyYAML was built with it: the pure-Python one is ten times slower.
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BASE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _SafeLoader(_BASE_LOADER):  # type: ignore[misc,valid-type]
+    """The safe loader, except that a timestamp that is no real date (2012-02-30) stays
+    text, so the date check can name its field and line instead of failing the file."""
+
+
+def _timestamp(loader: Any, node: yaml.ScalarNode) -> object:
+    try:
+        return yaml.constructor.SafeConstructor.construct_yaml_timestamp(loader, node)
+    except (ValueError, OverflowError):
+        return str(node.value)
+
+
+_SafeLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
 
 
 @dataclass(frozen=True)
@@ -105,13 +125,28 @@ def scan_sources(site: Site) -> tuple[list[Source], list[Source]]:
     pending = [(os.fspath(root), "")]
     while pending:
         folder, prefix = pending.pop()
-        with os.scandir(folder) as entries:
+        try:
+            listing = os.scandir(folder)
+        except OSError as exc:
+            refused.append(_unreadable(Path(folder), exc))
+            continue
+        with listing as entries:
             for entry in entries:
                 if entry.name.startswith("."):
                     continue
                 rel = prefix + entry.name
                 if entry.is_symlink():
-                    target = Path(entry.path).resolve()
+                    try:
+                        target = Path(entry.path).resolve(strict=True)
+                    except (OSError, RuntimeError):
+                        refused.append(
+                            ContentError(
+                                "is a symbolic link that loops or leads nowhere (remove it, "
+                                "or point it at a file in the content folder)",
+                                path=Path(entry.path),
+                            )
+                        )
+                        continue
                     if not target.is_relative_to(real_root):
                         refused.append(
                             ContentError(
@@ -133,6 +168,15 @@ def scan_sources(site: Site) -> tuple[list[Source], list[Source]]:
     posts.sort(key=lambda s: s.rel)
     assets.sort(key=lambda s: s.rel)
     return posts, assets
+
+
+def _unreadable(path: Path, exc: OSError) -> ContentError:
+    reason = exc.strerror or type(exc).__name__
+    return ContentError(
+        f"cannot be read ({reason}); check its owner and permissions, or move it out of the "
+        "content folder",
+        path=path,
+    )
 
 
 def load_posts(
@@ -193,7 +237,11 @@ def _load_post(
     def fail(message: str, line: int | None = None, field: str | None = None) -> None:
         problems.append(ContentError(message, path=path, line=line, field=field))
 
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        problems.append(_unreadable(path, exc))
+        return None, "", problems
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -452,17 +500,55 @@ def _parse_front_matter(kind: str, fm_text: str, first_line: int) -> tuple[Any, 
                     f"wcitfeed: '{line.strip()}' (use YAML front matter)"
                 )
         return data, _TomlLines("", first_line)
-    if "&" in fm_text and "*" in fm_text:
-        # Refuse alias bombs ("billion laughs") before PyYAML expands them.
-        aliases = sum(
-            isinstance(e, yaml.AliasEvent) for e in yaml.parse(fm_text, Loader=_YAML_LOADER)
-        )
-        if aliases > MAX_ALIASES:
+    return _load_yaml(fm_text), _FieldLines(fm_text, first_line)
+
+
+def _load_yaml(fm_text: str) -> Any:
+    """Parse YAML front matter, refusing any whose aliases expand it past a small size.
+
+    The node graph is composed first (aliases share nodes there, so it stays as small as
+    the text); only when its expanded size is within bounds are Python values built.
+    """
+    loader = _SafeLoader(fm_text)
+    try:
+        try:
+            node = loader.get_single_node()
+        except RecursionError:
+            raise ValueError("front matter is nested too deeply (flatten it)") from None
+        if node is None:
+            return None
+        if "*" in fm_text and _expanded_size(node) > MAX_EXPANDED_VALUES:
             raise ValueError(
-                f"front matter uses {aliases} YAML aliases (*name); more than "
-                f"{MAX_ALIASES} is refused as a possible alias bomb"
+                f"front matter expands to more than {MAX_EXPANDED_VALUES:,} values through "
+                "YAML aliases (*name), a possible alias bomb; write the values out instead"
             )
-    return _HANDLER.load(fm_text, Loader=_YAML_LOADER), _FieldLines(fm_text, first_line)
+        try:
+            return loader.construct_document(node)
+        except RecursionError:
+            raise ValueError("front matter is nested too deeply (flatten it)") from None
+    finally:
+        loader.dispose()
+
+
+def _expanded_size(root: yaml.Node) -> int:
+    """Count the values a node stands for with every alias expanded, in linear time."""
+    sizes: dict[int, int] = {}
+
+    def size(node: yaml.Node) -> int:
+        known = sizes.get(id(node))
+        if known is not None:
+            return known
+        sizes[id(node)] = 1  # a recursive alias counts once instead of looping
+        if isinstance(node, yaml.SequenceNode):
+            total = 1 + sum(size(item) for item in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            total = 1 + sum(size(key) + size(value) for key, value in node.value)
+        else:
+            total = 1
+        sizes[id(node)] = total = min(total, MAX_EXPANDED_VALUES + 1)
+        return total
+
+    return size(root)
 
 
 class _TomlLines:
@@ -514,12 +600,12 @@ def _from_other_tools(
         if key in ("description", "excerpt") and "summary" not in meta:
             out["summary"] = value if not isinstance(value, list) else " ".join(map(str, value))
         elif key == "categories":
-            items = value.split() if isinstance(value, str) else list(value or [])
+            items = _items(value)
             if items and "category" not in meta:
                 out["category"] = str(items[0])
             out["tags"] = [*map(str, items[1:]), *out.get("tags", [])]
         elif key == "tags":
-            items = value.split() if isinstance(value, str) else list(value or [])
+            items = _items(value)
             out["tags"] = [*out.get("tags", []), *map(str, items)]
         elif key == "authors":
             out["author"] = value
@@ -571,23 +657,44 @@ def _from_other_tools(
     return out
 
 
+def _items(value: object) -> list[Any]:
+    """Read Jekyll's list fields: a list, a space-separated string, or one value."""
+    if isinstance(value, str):
+        return value.split()
+    if isinstance(value, list):
+        return value
+    return [] if value is None else [value]
+
+
 def _warn_forbidden(text: str, path: Path, warnings: list[WcitfeedError]) -> None:
-    """Warn of characters XML cannot carry, naming each line they are on."""
-    found = list(FORBIDDEN_RE.finditer(text))
-    if not found:
+    """Warn once per file of the characters XML cannot carry: how many, which, and where.
+
+    Lines are counted as the matches go, so a file full of them costs linear time.
+    """
+    codes: dict[str, None] = {}
+    lines: list[int] = []
+    count = line = position = 0
+    for match in FORBIDDEN_RE.finditer(text):
+        line += text.count("\n", position, match.start()) + (0 if lines else 1)
+        position = match.start()
+        count += 1
+        if len(codes) < MAX_LISTED:
+            codes.setdefault(f"U+{ord(match.group()):04X}", None)
+        if not lines or lines[-1] != line:
+            lines.append(line)
+    if not count:
         return
-    lines: dict[int, list[str]] = {}
-    for match in found:
-        line = text.count("\n", 0, match.start()) + 1
-        lines.setdefault(line, []).append(f"U+{ord(match.group()):04X}")
-    for line, codes in lines.items():
-        warnings.append(
-            ContentError(
-                f"removed {', '.join(dict.fromkeys(codes))}: XML forbids these characters",
-                path=path,
-                line=line,
-            )
+    shown = ", ".join(map(str, lines[:MAX_LISTED]))
+    if len(lines) > MAX_LISTED:
+        shown += f" and {len(lines) - MAX_LISTED:,} more"
+    warnings.append(
+        ContentError(
+            f"removed {count:,} character{'s' if count != 1 else ''} XML forbids "
+            f"({', '.join(codes)}) on line{'s' if len(lines) != 1 else ''} {shown}",
+            path=path,
+            line=lines[0],
         )
+    )
 
 
 def _clean_value(value: Any) -> Any:
@@ -610,7 +717,7 @@ class _FieldLines:
 
     def get(self, key: Any, default: int | None = None) -> int | None:
         if self._lines is None:
-            node = yaml.compose(self._text, Loader=_YAML_LOADER)
+            node = yaml.compose(self._text, Loader=_SafeLoader)
             pairs = node.value if isinstance(node, yaml.MappingNode) else []
             self._lines = {k.value: k.start_mark.line + self._first for k, _ in pairs}
         return self._lines.get(key, default)
@@ -635,6 +742,9 @@ def _parse_date(value: object, site: Site, fail: Callable[[str], None]) -> datet
     else:
         fail(f"must be a date, not {type(value).__name__} ({example})")
         return None
+    if not FIRST_YEAR <= parsed.year <= LAST_YEAR:
+        fail(f"'{parsed.date()}' is out of range (write a date from {FIRST_YEAR} to {LAST_YEAR})")
+        return None
     if parsed.tzinfo is None:
         # Dates without an offset are wall-clock time in the site's zone.
         parsed = parsed.replace(tzinfo=site.timezone)
@@ -651,7 +761,7 @@ def _tags(value: object, fail: Callable[[str], None]) -> tuple[str, ...]:
         if isinstance(item, str | int | float) and not isinstance(item, bool) and str(item).strip():
             tags.append(str(item).strip())
         else:
-            fail(f"entry {item!r} is not a tag (write tags: [one, two])")
+            fail(f"entry {quote(item)} is not a tag (write tags: [one, two])")
     return tuple(dict.fromkeys(tags))
 
 
