@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import feedparser
@@ -28,28 +26,6 @@ ORDER = [
         ],
     ),
 ]
-
-
-@pytest.fixture
-def serving(site_copy: Path) -> Iterator[tuple[Path, str]]:
-    """Run `wcitfeed serve --port 0` on the site copy; yield (site, base URL)."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "wcitfeed", "serve", "--port", "0"],
-        cwd=site_copy,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stderr is not None
-    url = ""
-    deadline = time.monotonic() + 60
-    while not url and time.monotonic() < deadline:
-        line = proc.stderr.readline()
-        match = re.search(r"Serving (http://127\.0\.0\.1:\d+/)", line)
-        url = match.group(1) if match else ""
-    assert url, "serve did not start"
-    yield site_copy, url
-    proc.terminate()
-    proc.wait(timeout=10)
 
 
 def fetch(url: str) -> tuple[int, str, str]:

@@ -17,6 +17,7 @@ from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
@@ -30,6 +31,10 @@ CONTENT_TYPES = {
 }
 # Editors save in bursts (temporary file, rename, chmod): wait for quiet before rebuilding.
 DEBOUNCE = 0.3
+# A connection that sends nothing for this long is closed, and at most this many are
+# served at once: a page that opens thousands of idle connections cannot deafen the server.
+IDLE_TIMEOUT = 5.0
+MAX_CONNECTIONS = 32
 
 
 class Preview:
@@ -46,9 +51,17 @@ class Preview:
         self.lock = threading.Lock()
 
     def rebuild(self) -> None:
-        """Build once; keep serving the last good build's folder when this one fails."""
+        """Build once; keep serving the last good build's folder when this one fails.
+
+        Whatever goes wrong in a build, even a bug, is shown on the page and the server
+        keeps serving; a later save tries again.
+        """
         with self.lock:
-            folder, errors = self._build(self.base_url)
+            try:
+                folder, errors = self._build(self.base_url)
+            except Exception as exc:  # a preview outlives any one build
+                folder = Path()
+                errors = [f"unexpected {type(exc).__name__} in the build: {exc} (please report it)"]
             self.errors = errors
             if not errors:
                 self.folder = folder
@@ -60,8 +73,28 @@ def make_handler(preview: Preview) -> type[SimpleHTTPRequestHandler]:
     """Create a request handler that serves the preview folder with feed content types."""
 
     class Handler(SimpleHTTPRequestHandler):
+        timeout = IDLE_TIMEOUT
+
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, directory=str(preview.folder or "."), **kwargs)
+
+        def parse_request(self) -> bool:
+            if not super().parse_request():
+                return False
+            if "\x00" in unquote(self.path):
+                self.send_error(HTTPStatus.BAD_REQUEST, "NUL byte in path")
+                return False
+            host = (self.headers.get("Host") or "").lower()
+            port = self.server.server_address[1]  # type: ignore[index]
+            if host not in allowed_hosts(int(port)):
+                # A name that resolves to 127.0.0.1 elsewhere (DNS rebinding) is not us.
+                self.send_error(HTTPStatus.MISDIRECTED_REQUEST, "Unknown Host header")
+                return False
+            return True
+
+        def list_directory(self, path: Any) -> Any:
+            self.send_error(HTTPStatus.NOT_FOUND, "Not found")
+            return None
 
         def guess_type(self, path: Any) -> str:
             name = str(path)
@@ -74,8 +107,16 @@ def make_handler(preview: Preview) -> type[SimpleHTTPRequestHandler]:
             if preview.errors:
                 return self._error_page()
             path = Path(self.translate_path(self.path))
+            root = Path(self.directory).resolve()
+            if not path.resolve().is_relative_to(root):
+                # A symbolic link in the preview never serves a file outside it.
+                self.send_error(HTTPStatus.NOT_FOUND, "Not found")
+                return None
             if path.is_dir():
                 path = path / "index.html"
+                if not path.resolve().is_relative_to(root):
+                    self.send_error(HTTPStatus.NOT_FOUND, "Not found")
+                    return None
             if path.is_file():
                 info = path.stat()
                 etag = f'"{info.st_size:x}-{info.st_mtime_ns:x}"'
@@ -126,6 +167,34 @@ def make_handler(preview: Preview) -> type[SimpleHTTPRequestHandler]:
     return Handler
 
 
+def allowed_hosts(port: int) -> set[str]:
+    """Return the Host header values the preview answers to."""
+    return {f"{name}:{port}" for name in ("127.0.0.1", "localhost", "[::1]")}
+
+
+class _BoundedServer(ThreadingHTTPServer):
+    """A threading server with a cap on connections served at once; extra ones are closed."""
+
+    daemon_threads = True
+    request_queue_size = 128
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self._slots.acquire(blocking=False):
+            self.shutdown_request(request)
+            return
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+
 class _OnChange(FileSystemEventHandler):
     def __init__(self, ignored: list[Path], changed: threading.Event) -> None:
         self.ignored = [str(p) for p in ignored]
@@ -148,7 +217,7 @@ def serve(
     ready: Callable[[str], Any],
 ) -> None:
     """Serve until interrupted, rebuilding after every change below the watched paths."""
-    server = ThreadingHTTPServer(("127.0.0.1", port), make_handler(preview))
+    server = _BoundedServer(("127.0.0.1", port), make_handler(preview))
     preview.base_url = f"http://127.0.0.1:{server.server_port}/"
     preview.rebuild()
     changed = threading.Event()

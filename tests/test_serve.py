@@ -1,0 +1,101 @@
+"""The preview server under abuse: wrong Host headers, NUL bytes, symbolic links out of the
+preview, directory listings, thousands of idle connections, and a build that crashes."""
+
+from __future__ import annotations
+
+import http.client
+import socket
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from wcitfeed.serve import IDLE_TIMEOUT, Preview
+
+
+def get(url: str, path: str, host: str | None = None) -> tuple[int, bytes]:
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=10)
+    try:
+        headers = {"Host": host} if host is not None else {}
+        connection.request("GET", path, headers=headers)
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def test_only_local_host_names_are_answered(serving: tuple[Path, str]) -> None:
+    _, url = serving
+    port = urlsplit(url).port
+    assert get(url, "/", f"127.0.0.1:{port}")[0] == 200
+    assert get(url, "/", f"localhost:{port}")[0] == 200
+    # DNS rebinding: a page on evil.example whose name now resolves to 127.0.0.1.
+    status, body = get(url, "/", f"evil.example:{port}")
+    assert status == 421
+    assert b"Updates from WCIT" not in body
+
+
+def test_nul_bytes_and_directory_listings_are_refused(serving: tuple[Path, str]) -> None:
+    _, url = serving
+    assert get(url, "/atom.xml%00.html")[0] == 400
+    status, body = get(url, "/fragments/")
+    assert status == 404
+    assert b"Directory listing" not in body
+    assert get(url, "/fragments/2012-12-07.html")[0] == 200
+
+
+def test_symbolic_links_never_serve_files_outside_the_preview(
+    serving: tuple[Path, str], tmp_path: Path
+) -> None:
+    site, url = serving
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not for the browser\n")
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "folder/index.html").write_text("not for the browser either\n")
+    preview = site / ".wcitfeed-cache/preview/output"
+    (preview / "leak.txt").symlink_to(secret)
+    (preview / "leak-folder").symlink_to(tmp_path / "folder")
+    for path in ("/leak.txt", "/leak-folder/", "/leak-folder/index.html"):
+        status, body = get(url, path)
+        assert status == 404, path
+        assert b"not for the browser" not in body
+
+
+def test_idle_connections_do_not_deafen_the_server(serving: tuple[Path, str]) -> None:
+    _, url = serving
+    parts = urlsplit(url)
+    idle = [socket.create_connection((parts.hostname, parts.port)) for _ in range(300)]
+    try:
+        started = time.monotonic()
+        status = 0
+        while status != 200 and time.monotonic() - started < 4 * IDLE_TIMEOUT:
+            try:
+                status = get(url, "/")[0]
+            except (ConnectionError, http.client.HTTPException, TimeoutError):
+                time.sleep(0.2)
+        assert status == 200
+        # Idle connections are closed after IDLE_TIMEOUT, so the wait is bounded by it.
+        assert time.monotonic() - started < 3 * IDLE_TIMEOUT
+    finally:
+        for connection in idle:
+            connection.close()
+
+
+def test_a_crashing_build_is_shown_and_the_preview_keeps_going(tmp_path: Path) -> None:
+    calls: list[str] = []
+    reported: list[str] = []
+
+    def build(base_url: str) -> tuple[Path, list[str]]:
+        calls.append(base_url)
+        if len(calls) == 1:
+            raise TypeError("unhashable type: 'list'")
+        return tmp_path, []
+
+    preview = Preview(build, reported.append)
+    preview.rebuild()
+    assert preview.errors == [
+        "unexpected TypeError in the build: unhashable type: 'list' (please report it)"
+    ]
+    assert reported == preview.errors
+    preview.rebuild()
+    assert (preview.errors, preview.folder) == ([], tmp_path)
