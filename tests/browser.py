@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import shutil
-import struct
 import subprocess
 import tempfile
 from pathlib import Path
+
+from PIL import Image
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
@@ -47,7 +48,16 @@ def screenshot(url: str, name: str, width: int, height: int) -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / name
     chromium(f"--window-size={width},{height}", f"--screenshot={path}", url)
-    data = path.read_bytes()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    assert struct.unpack(">II", data[16:24]) == (width, height)
+    with Image.open(path) as image:
+        assert image.size == (width, height)
+        assert ink_share(image) > 0.01, f"{name} is blank: the page showed nothing"
     return path
+
+
+def ink_share(image: Image.Image) -> float:
+    """Return the share of pixels that differ from the page's background colour."""
+    gray = image.convert("L").resize((image.width // 2, image.height // 2))
+    histogram = gray.histogram()
+    background = max(range(256), key=histogram.__getitem__)
+    near = sum(histogram[max(0, background - 8) : background + 9])
+    return 1 - near / (gray.width * gray.height)

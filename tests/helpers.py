@@ -1,11 +1,19 @@
-"""Small sites made on the fly for tests."""
+"""What many tests share: sites made on the fly, snapshots, front matter read independently,
+and the shared feed checker."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import tomllib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
 
 
 def make_generated_site(root: Path, count: int, *, settings: str = "") -> Path:
@@ -55,3 +63,70 @@ def published_state(site: Path) -> dict[str, bytes]:
     state = {f"output/{k}": v for k, v in snapshot(site / "output").items()}
     state.update(snapshot(site / "wcitfeed-ledger.json"))
     return state
+
+
+SETTINGS = """\
+title = "T"
+base_url = "https://example.org/"
+timezone = "Asia/Dubai"
+templates = "templates"
+[categories]
+periodic = "Periodic Updates"
+"""
+GOOD = "---\nid: urn:uuid:good\ntitle: Good\ndate: 2012-12-07T19:00:00+04:00\n---\nBody.\n"
+
+
+def make_site(root: Path, posts: dict[str, bytes | str]) -> Path:
+    (root / "content").mkdir(parents=True)
+    (root / "wcitfeed.toml").write_text(SETTINGS, encoding="utf-8")
+    templates = REPO / "templates"
+    (root / "templates").mkdir()
+    for template in templates.iterdir():
+        (root / "templates" / template.name).write_bytes(template.read_bytes())
+    for name, text in posts.items():
+        path = root / "content" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(text if isinstance(text, bytes) else text.encode("utf-8"))
+    return root / "wcitfeed.toml"
+
+
+def feed_files(root: Path) -> list[Path]:
+    names = {"atom.xml", "rss.xml", "feed.json"}
+    return sorted(p for p in root.rglob("*") if p.name in names)
+
+
+def check_feeds(files: list[Path], *extra: str) -> subprocess.CompletedProcess[str]:
+    """Run the shared checker (xmllint, jing, feedparser, newsboat, sfeed, JSON schema)."""
+    return subprocess.run(
+        [
+            sys.executable,
+            str(SHARED / "tools" / "check_feed.py"),
+            "-q",
+            "--skip",
+            "w3c-feedvalidator",
+            *extra,
+            *map(str, files),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def front_matter(path: Path) -> dict[str, Any]:
+    """Read front matter with plain PyYAML or tomllib, independently of wcitfeed."""
+    text = path.read_text(encoding="utf-8").lstrip("\n")
+    if text.startswith("+++"):
+        return tomllib.loads(text.split("+++", 2)[1])
+    if text.startswith("---js"):
+        return {"js": True}
+    return yaml.safe_load(text.split("---", 2)[1]) or {}
+
+
+def snapshot_with_times(root: Path) -> dict[str, tuple[bytes, int]]:
+    """Every file below ``root`` with its bytes and modification time in nanoseconds."""
+    return {
+        p.relative_to(root).as_posix(): (p.read_bytes(), p.stat().st_mtime_ns)
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }

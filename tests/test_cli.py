@@ -10,28 +10,26 @@ from pathlib import Path
 import pytest
 from click.testing import Result
 
+from tests.helpers import snapshot_with_times
 from wcitfeed import __version__
 from wcitfeed.cli import main
-
-
-def snapshot(root: Path) -> dict[str, tuple[bytes, int]]:
-    """Every file below root with its bytes and modification time in nanoseconds."""
-    return {
-        str(p.relative_to(root)): (p.read_bytes(), p.stat().st_mtime_ns)
-        for p in sorted(root.rglob("*"))
-        if p.is_file()
-    }
 
 
 @pytest.mark.parametrize("command", [[], *[[name] for name in main.commands]])
 def test_every_command_has_help_with_an_example(
     command: list[str], run_cli: Callable[..., Result]
 ) -> None:
+    name = command[0] if command else "build"
     for flag in ("-h", "--help"):
         result = run_cli(*command, flag)
         assert result.exit_code == 0
         assert "Example" in result.output
-        assert "wcitfeed" in result.output
+        # Each example line runs this very command (options may follow, or come from cron).
+        examples = result.output.split("Example", 1)[1].split("\n\n")[0].splitlines()[1:]
+        assert examples, result.output
+        for line in examples:
+            if line.strip() and not line.strip().startswith("--"):
+                assert f"wcitfeed {name}" in line, line
 
 
 def test_version_and_module_entry_point() -> None:
@@ -60,11 +58,11 @@ def test_second_build_is_silent_and_rewrites_nothing(
 ) -> None:
     config = site_copy / "wcitfeed.toml"
     assert run_cli("build", "--config", config).exit_code == 0
-    before = snapshot(site_copy / "output")
+    before = snapshot_with_times(site_copy / "output")
     again = run_cli("build", "--config", config)
     assert again.exit_code == 0
     assert again.output == ""
-    assert snapshot(site_copy / "output") == before
+    assert snapshot_with_times(site_copy / "output") == before
 
 
 def test_builds_in_two_places_are_byte_identical(site_copy: Path, tmp_path: Path) -> None:
@@ -87,7 +85,7 @@ def test_builds_in_two_places_are_byte_identical(site_copy: Path, tmp_path: Path
             check=True,
         )
         assert "Built 6 posts" in proc.stdout
-        outputs.append({k: v[0] for k, v in snapshot(out).items()})
+        outputs.append({k: v[0] for k, v in snapshot_with_times(out).items()})
     assert outputs[0] == outputs[1]
 
 
@@ -96,7 +94,7 @@ def test_bad_posts_are_all_reported_and_output_is_untouched(
 ) -> None:
     config = site_copy / "wcitfeed.toml"
     assert run_cli("build", "--config", config).exit_code == 0
-    before = snapshot(site_copy / "output")
+    before = snapshot_with_times(site_copy / "output")
 
     content = site_copy / "content"
     bad_title = content / "periodic" / "no-title.md"
@@ -121,7 +119,7 @@ def test_bad_posts_are_all_reported_and_output_is_untouched(
         "(write 2012-12-07T19:00:00+04:00)",
         "Error: content/periodic/no-title.md:1: 'title' is missing (add title: title (required))",
     ]
-    assert snapshot(site_copy / "output") == before
+    assert snapshot_with_times(site_copy / "output") == before
 
 
 def test_unknown_setting_names_file_line_and_suggestion(

@@ -9,8 +9,7 @@ from pathlib import Path
 import feedparser
 from click.testing import Result
 
-from tests.test_feed_set import check_feeds, feed_files
-from tests.test_input_errors import GOOD, make_site
+from tests.helpers import GOOD, check_feeds, feed_files, make_site
 
 BODY = """\
 [Sibling](other.html), [part](#aims), [root](/about/), [outside](https://example.org/x).

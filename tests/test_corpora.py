@@ -4,29 +4,18 @@ from __future__ import annotations
 
 import calendar
 import re
-import tomllib
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import feedparser
 import pytest
-import yaml
 from click.testing import Result
 
 from tests.conftest import REPO, SHARED
+from tests.helpers import front_matter
 
 CORPORA = SHARED / "corpora"
-
-
-def front_matter(path: Path) -> dict:
-    """Read front matter with plain PyYAML or tomllib, independently of wcitfeed."""
-    text = path.read_text(encoding="utf-8").lstrip("\n")
-    if text.startswith("+++"):
-        return tomllib.loads(text.split("+++", 2)[1])
-    if text.startswith("---js"):
-        return {"js": True}
-    return yaml.safe_load(text.split("---", 2)[1]) or {}
 
 
 def expected_day(path: Path, meta: dict) -> date | None:

@@ -18,7 +18,7 @@ import pytest
 from click.testing import Result
 
 from tests.browser import dom, screenshot
-from tests.test_input_errors import GOOD, make_site
+from tests.helpers import GOOD, make_site
 
 HOSTILE = """\
 Before.

@@ -11,8 +11,13 @@ from pathlib import Path
 import feedparser
 from click.testing import Result
 
-from tests.helpers import make_generated_site, write_generated_post
-from tests.test_feed_set import check_feeds, feed_files
+from tests.helpers import (
+    check_feeds,
+    feed_files,
+    make_generated_site,
+    snapshot_with_times,
+    write_generated_post,
+)
 
 
 def follow_archives(out: Path, name: str) -> list[str]:
@@ -30,14 +35,6 @@ def follow_archives(out: Path, name: str) -> list[str]:
         visited += 1
         assert visited < 100
     return ids
-
-
-def snapshot(root: Path) -> dict[str, tuple[bytes, int]]:
-    return {
-        p.relative_to(root).as_posix(): (p.read_bytes(), p.stat().st_mtime_ns)
-        for p in root.rglob("*")
-        if p.is_file()
-    }
 
 
 def test_250_posts_limited_live_feed_and_stable_archives(
@@ -72,12 +69,12 @@ def test_250_posts_limited_live_feed_and_stable_archives(
     assert seen == 240
 
     # Archive pages are byte-identical across a rebuild, and across a new post.
-    before = snapshot(out / "archive")
+    before = snapshot_with_times(out / "archive")
     assert run_cli("build", "--config", config).output == ""
-    assert snapshot(out / "archive") == before
+    assert snapshot_with_times(out / "archive") == before
     write_generated_post(tmp_path / "content", 251, datetime(2013, 1, 1, tzinfo=UTC))
     assert run_cli("build", "--config", config).exit_code == 0
-    assert snapshot(out / "archive") == before
+    assert snapshot_with_times(out / "archive") == before
     assert feedparser.parse((out / "atom.xml").read_bytes()).entries[0].title == "Post 251"
 
     # Every document, archives included, passes jing, newsboat, sfeed and the JSON checks.

@@ -11,16 +11,9 @@ from pathlib import Path
 
 import feedparser
 import pytest
-import yaml
 
 from tests.conftest import REPO, SHARED
-
-
-def front_matter(path: Path) -> dict:
-    """Read a post's front matter with plain PyYAML, independent of wcitfeed's loader."""
-    _, fm, _ = path.read_text(encoding="utf-8").split("---\n", 2)
-    return yaml.safe_load(fm)
-
+from tests.helpers import front_matter
 
 POSTS = {p.stem: front_matter(p) for p in sorted((REPO / "content").rglob("*.md"))}
 BASE = "https://wcit-updates.example.org/"

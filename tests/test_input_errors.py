@@ -9,30 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import Result
 
-SETTINGS = """\
-title = "T"
-base_url = "https://example.org/"
-timezone = "Asia/Dubai"
-templates = "templates"
-[categories]
-periodic = "Periodic Updates"
-"""
-GOOD = "---\nid: urn:uuid:good\ntitle: Good\ndate: 2012-12-07T19:00:00+04:00\n---\nBody.\n"
-
-
-def make_site(root: Path, posts: dict[str, bytes | str]) -> Path:
-    (root / "content").mkdir(parents=True)
-    (root / "wcitfeed.toml").write_text(SETTINGS, encoding="utf-8")
-    templates = Path(__file__).resolve().parent.parent / "templates"
-    (root / "templates").mkdir()
-    for template in templates.iterdir():
-        (root / "templates" / template.name).write_bytes(template.read_bytes())
-    for name, text in posts.items():
-        path = root / "content" / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(text if isinstance(text, bytes) else text.encode("utf-8"))
-    return root / "wcitfeed.toml"
-
+from tests.helpers import GOOD, make_site
 
 INVALID = Path(__file__).resolve().parent / "sites" / "invalid"
 
@@ -173,7 +150,7 @@ def test_skip_invalid_publishes_the_good_posts(
     import subprocess
     import sys
 
-    config = make_site(
+    make_site(
         tmp_path,
         {
             "good.md": GOOD,
@@ -202,7 +179,8 @@ def test_skip_invalid_publishes_the_good_posts(
         text=True,
     )
     assert again.returncode == 4
-    assert config.exists()
+    assert again.stderr == proc.stderr
+    assert (tmp_path / "output/atom.xml").read_text() == atom
 
 
 def test_check_json_lists_every_problem(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

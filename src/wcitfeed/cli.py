@@ -154,6 +154,12 @@ def build_command(
             bar = click.progressbar(length=total, label="Building", file=sys.stderr)
             bar.__enter__()
 
+    def on_wait(lock: Path) -> None:
+        if verbose:
+            click.echo(
+                f"Waiting up to {wait:g} s for another build of this site ({lock})", err=True
+            )
+
     def progress(done: int) -> None:
         if bar is not None:
             bar.update(done - bar.pos)
@@ -166,6 +172,7 @@ def build_command(
         skip_invalid=skip_invalid,
         allow_removals=allow_removals,
         trust_clock=trust_clock,
+        on_wait=on_wait,
     )
     try:
         result = _run(lambda: build(Paths(config, content, templates, output), options))

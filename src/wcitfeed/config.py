@@ -260,8 +260,8 @@ def parse_authors(value: object, fail: Callable[[str], None]) -> tuple[Author, .
 def _authors(items: list[Any], fail: Callable[[str], None]) -> tuple[Author, ...]:
     authors: list[Author] = []
     for item in items:
-        if isinstance(item, str) and item.strip() and not _CONTROL_RE.search(item):
-            authors.append(Author(name=item.strip()))
+        if isinstance(item, str) and item.strip() and not _CONTROL_RE.search(_one_line(item)):
+            authors.append(Author(name=_one_line(item)))
         elif isinstance(item, Mapping) and isinstance(item.get("name"), str):
             unknown = set(item) - {"name", "email", "uri"}
             if unknown:
@@ -278,9 +278,9 @@ def _authors(items: list[Any], fail: Callable[[str], None]) -> tuple[Author, ...
 
 def _author(item: Mapping[str, Any], fail: Callable[[str], None]) -> Author | None:
     """Check one {name, email, uri} table: feeds publish these as they are."""
-    name, email, uri = item["name"], item.get("email"), item.get("uri")
+    name, email, uri = _one_line(item["name"]), item.get("email"), item.get("uri")
     ok = True
-    if not name.strip() or _CONTROL_RE.search(name):
+    if not name or _CONTROL_RE.search(name):
         fail(f"name {quote(name)} must be one line of text")
         ok = False
     if email is not None and not (isinstance(email, str) and _EMAIL_RE.match(email)):
@@ -289,7 +289,12 @@ def _author(item: Mapping[str, Any], fail: Callable[[str], None]) -> Author | No
     if uri is not None and not (isinstance(uri, str) and is_web_url(uri)):
         fail(f'uri {quote(uri)} must be an http(s) URL (write uri = "https://example.org/")')
         ok = False
-    return Author(name=name.strip(), email=email, uri=uri) if ok else None
+    return Author(name=name, email=email, uri=uri) if ok else None
+
+
+def _one_line(name: str) -> str:
+    """Join a name written over several lines into one, as feeds and headers need."""
+    return " ".join(name.split())
 
 
 def is_web_url(value: str) -> bool:

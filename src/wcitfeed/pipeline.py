@@ -78,6 +78,7 @@ class Options:
     trust_clock: bool = False
     progress: Callable[[int], Any] | None = None
     on_plan: Callable[[int], Any] | None = None
+    on_wait: Callable[[Path], Any] | None = None
 
 
 @dataclass
@@ -115,7 +116,12 @@ def build(paths: Paths, options: Options) -> BuildResult:
         site.cache_dir.mkdir(parents=True, exist_ok=True)
         lock = filelock.FileLock(site.cache_dir / LOCK_FILE)
         try:
-            lock.acquire(timeout=options.wait)
+            try:
+                lock.acquire(timeout=0)
+            except filelock.Timeout:
+                if options.on_wait is not None:
+                    options.on_wait(site.cache_dir / LOCK_FILE)
+                lock.acquire(timeout=options.wait)
         except filelock.Timeout:
             raise Locked(
                 f"another build of this site is running (waited {options.wait:g} s for "
