@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import queue
 import re
 import shutil
 import subprocess
 import sys
-import time
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 from click.testing import CliRunner, Result
@@ -65,9 +67,24 @@ def built_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root / "output"
 
 
+class Serving(NamedTuple):
+    """A running `wcitfeed serve`: its site, its base URL, and the lines it prints."""
+
+    site: Path
+    url: str
+    lines: queue.Queue[str]
+
+    def next_build(self, timeout: float = 120) -> str:
+        """Wait for the server to finish its next rebuild; return what it said of it."""
+        while True:
+            line = self.lines.get(timeout=timeout)
+            if " rebuilt: " in line or line.startswith("Error: "):
+                return line
+
+
 @pytest.fixture
-def serving(site_copy: Path) -> Iterator[tuple[Path, str]]:
-    """Run `wcitfeed serve --port 0` on the site copy; yield (site, base URL)."""
+def serving(site_copy: Path) -> Iterator[Serving]:
+    """Run `wcitfeed serve --port 0` on the site copy, and follow what it prints."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "wcitfeed", "serve", "--port", "0"],
         cwd=site_copy,
@@ -75,13 +92,12 @@ def serving(site_copy: Path) -> Iterator[tuple[Path, str]]:
         text=True,
     )
     assert proc.stderr is not None
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(x) for x in proc.stderr], daemon=True).start()
     url = ""
-    deadline = time.monotonic() + 60
-    while not url and time.monotonic() < deadline:
-        line = proc.stderr.readline()
-        match = re.search(r"Serving (http://127\.0\.0\.1:\d+/)", line)
+    while not url:
+        match = re.search(r"Serving (http://127\.0\.0\.1:\d+/)", lines.get(timeout=60))
         url = match.group(1) if match else ""
-    assert url, "serve did not start"
-    yield site_copy, url
+    yield Serving(site_copy, url, lines)
     proc.terminate()
     proc.wait(timeout=10)

@@ -88,8 +88,8 @@ def test_undefined_template_variable_names_template_and_line(
     result = run_cli("build", "--config", config)
     assert result.exit_code == 1
     assert result.output.splitlines() == [
-        "Error: templates/entry.html:2: 'wcitfeed.model.Post object' has no attribute "
-        "'subtitle' (check the spelling, or wrap it in {% if … is defined %})"
+        "Error: templates/entry.html:2: uses 'subtitle', which is not defined there (check "
+        "the spelling, or wrap it in {% if … is defined %})"
     ]
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -14,6 +13,7 @@ import pytest
 from click.testing import Result
 
 from tests.browser import dom, screenshot
+from tests.conftest import Serving
 
 ORDER = [
     ("periodic", ["2012-12-14", "2012-12-09", "2012-12-07"]),
@@ -36,20 +36,10 @@ def fetch(url: str) -> tuple[int, str, str]:
         return error.code, error.headers["Content-Type"], error.read().decode()
 
 
-def wait_for(url: str, condition: Callable[[int, str], bool], seconds: float = 10) -> str:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        status, _, body = fetch(url)
-        if condition(status, body):
-            return body
-        time.sleep(0.2)
-    raise AssertionError(f"{url} did not change as expected within {seconds} s")
-
-
 def test_page_in_chromium_sections_order_links_and_screenshots(
-    serving: tuple[Path, str],
+    serving: Serving,
 ) -> None:
-    _, url = serving
+    url = serving.url
     page = dom(url)
     headings = re.findall(r"<h2>([^<]+)</h2>", page)
     assert headings[:1] == ["Periodic Updates"]
@@ -93,20 +83,23 @@ def test_page_in_chromium_sections_order_links_and_screenshots(
     screenshot(url, "updates-desktop.png", 1280, 900)
 
 
-def test_serve_shows_edits_and_errors_then_recovers(serving: tuple[Path, str]) -> None:
-    site, url = serving
+def test_serve_shows_edits_and_errors_then_recovers(serving: Serving) -> None:
+    site, url = serving.site, serving.url
     post = site / "content/periodic/2012-12-09.md"
     original = post.read_text(encoding="utf-8")
     post.write_text(
         original.replace("The weekend was spent", "The long weekend was spent"), encoding="utf-8"
     )
-    wait_for(url, lambda status, body: "The long weekend was spent" in body)
+    assert " rebuilt: " in serving.next_build()
+    assert "The long weekend was spent" in fetch(url)[2]
     assert "The long weekend was spent" in dom(url)
 
     post.write_text(
         original.replace("title: Sunday December 9th", "title: [unclosed"), encoding="utf-8"
     )
-    error_page = wait_for(url, lambda status, body: status == 500)
+    assert serving.next_build().startswith("Error: ")
+    status, _, error_page = fetch(url)
+    assert status == 500
     assert "The build failed" in error_page
     assert re.search(
         r"content/periodic/2012-12-09\.md:\d+: front matter is not valid YAML", error_page
@@ -114,7 +107,10 @@ def test_serve_shows_edits_and_errors_then_recovers(serving: tuple[Path, str]) -
     assert "content/periodic/2012-12-09.md" in dom(url)
 
     post.write_text(original, encoding="utf-8")
-    wait_for(url, lambda status, body: status == 200 and "The weekend was spent" in body)
+    assert " rebuilt: " in serving.next_build()
+    status, _, body = fetch(url)
+    assert status == 200
+    assert "The weekend was spent" in body
     # The preview never touched the published output.
     assert not (site / "output").exists()
 

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from tests.conftest import Serving
 from wcitfeed.serve import IDLE_TIMEOUT, Preview
 
 
@@ -24,8 +25,8 @@ def get(url: str, path: str, host: str | None = None) -> tuple[int, bytes]:
         connection.close()
 
 
-def test_only_local_host_names_are_answered(serving: tuple[Path, str]) -> None:
-    _, url = serving
+def test_only_local_host_names_are_answered(serving: Serving) -> None:
+    url = serving.url
     port = urlsplit(url).port
     assert get(url, "/", f"127.0.0.1:{port}")[0] == 200
     assert get(url, "/", f"localhost:{port}")[0] == 200
@@ -35,8 +36,8 @@ def test_only_local_host_names_are_answered(serving: tuple[Path, str]) -> None:
     assert b"Updates from WCIT" not in body
 
 
-def test_nul_bytes_and_directory_listings_are_refused(serving: tuple[Path, str]) -> None:
-    _, url = serving
+def test_nul_bytes_and_directory_listings_are_refused(serving: Serving) -> None:
+    url = serving.url
     assert get(url, "/atom.xml%00.html")[0] == 400
     status, body = get(url, "/fragments/")
     assert status == 404
@@ -45,9 +46,9 @@ def test_nul_bytes_and_directory_listings_are_refused(serving: tuple[Path, str])
 
 
 def test_symbolic_links_never_serve_files_outside_the_preview(
-    serving: tuple[Path, str], tmp_path: Path
+    serving: Serving, tmp_path: Path
 ) -> None:
-    site, url = serving
+    site, url = serving.site, serving.url
     secret = tmp_path / "secret.txt"
     secret.write_text("not for the browser\n")
     (tmp_path / "folder").mkdir()
@@ -61,8 +62,8 @@ def test_symbolic_links_never_serve_files_outside_the_preview(
         assert b"not for the browser" not in body
 
 
-def test_idle_connections_do_not_deafen_the_server(serving: tuple[Path, str]) -> None:
-    _, url = serving
+def test_idle_connections_do_not_deafen_the_server(serving: Serving) -> None:
+    url = serving.url
     parts = urlsplit(url)
     idle = [socket.create_connection((parts.hostname, parts.port)) for _ in range(300)]
     try:

@@ -227,7 +227,8 @@ def render_template(template: jinja2.Template, templates_dir: Path, **context: A
     except jinja2.UndefinedError as exc:
         path = templates_dir / (template.name or "?")
         raise TemplateError(
-            f"{exc.message} (check the spelling, or wrap it in {{% if … is defined %}})",
+            f"uses {_undefined_name(exc.message or '')}, which is not defined there (check the "
+            "spelling, or wrap it in {% if … is defined %})",
             path=path,
             line=_template_line(exc, template),
         ) from None
@@ -244,6 +245,15 @@ def render_template(template: jinja2.Template, templates_dir: Path, **context: A
             path=path,
             line=_template_line(exc, template),
         ) from None
+
+
+def _undefined_name(message: str) -> str:
+    """Name what a template asked for, from Jinja2's message ('x' is undefined, or 'a
+    wcitfeed.model.Post object' has no attribute 'y')."""
+    match = re.search(r"has no attribute '([^']+)'", message) or re.search(
+        r"'([^']+)' is undefined", message
+    )
+    return f"'{match.group(1)}'" if match else "a name"
 
 
 def _template_line(exc: Exception, template: jinja2.Template) -> int | None:
