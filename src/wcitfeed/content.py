@@ -57,6 +57,8 @@ TEMPLATE_TAG_RE = re.compile(r"\{%.*?%\}|\{\{<.*?>\}\}|\{\{%.*?%\}\}|\{\{.*?\}\}
 MORE_RE = re.compile(r"^\s*<!--\s*more\s*-->\s*$", re.MULTILINE)
 # Dates every feed format and time zone conversion can carry (RFC 822 wants four digits).
 FIRST_YEAR, LAST_YEAR = 1000, 9000
+# Bodies a build keeps in memory after checking them (the rest are read again to render).
+KEPT_BODIES = 500
 # Lines or characters a message lists before it says 'and N more'.
 MAX_LISTED = 5
 # Values front matter may stand for once its YAML aliases are expanded.
@@ -204,7 +206,10 @@ def load_posts(
         problems.extend(found)
         if post is not None:
             posts.append(post)
-            bodies[post.source] = body
+            # Bodies are kept for small builds only; a large one re-reads each when it is
+            # rendered, so memory does not grow with the size of the site.
+            if len(bodies) < KEPT_BODIES:
+                bodies[post.source] = body
     duplicates = _duplicates(posts)
     problems.extend(duplicates)
     if problems and not skip_invalid:

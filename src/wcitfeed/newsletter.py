@@ -15,7 +15,7 @@ from typing import Any
 
 from wcitfeed import mail, render
 from wcitfeed.config import load_site
-from wcitfeed.content import load_posts, scan_sources
+from wcitfeed.content import load_posts, read_body, scan_sources
 from wcitfeed.errors import ContentError, Problems, WcitfeedError, json_key_line
 from wcitfeed.ledger import apply_ledger, read_ledger
 from wcitfeed.model import Post, Site, newest_first, published
@@ -139,7 +139,13 @@ def make_digest(
         return None
     templates = render.load_templates(site.templates_dir)
     sizes = {a.rel: a.size for a in assets}
-    items = [render.render_post(site, p, loaded.bodies[p.source], templates, sizes) for p in chosen]
+    strip = site.template_tags == "strip"
+    items = [
+        render.render_post(
+            site, p, loaded.bodies.get(p.source) or read_body(p.source, strip), templates, sizes
+        )
+        for p in chosen
+    ]
     title = subject or f"{site.title}: {len(items)} new update{'s' if len(items) != 1 else ''}"
     html = mail.digest_html(site, items, templates, full=full, subject=title)
     return Digest(site, tuple(chosen), html, mail.digest_text(html), title)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -43,7 +43,10 @@ from wcitfeed.output import (
 )
 
 LOCK_FILE = "build.lock"
+# Files made at once: a slice's bytes are held in memory until it is staged. A feed
+# document carries up to feed_limit whole posts, so fewer of those go in a slice.
 SLICE = 600
+SLICE_DOCUMENTS = 32
 WRITING = "writing"
 
 
@@ -217,8 +220,7 @@ def _build_locked(site: Site, options: Options) -> BuildResult:
     syncer = OutputSync(site.output_dir, cache.outputs, options.progress)
     writing.touch()
     try:
-        for start in range(0, len(planned), SLICE):
-            piece = planned[start : start + SLICE]
+        for piece in _slices(planned, stale, jobs):
             maker.make_in_parallel([(i.path, jobs[i.path]) for i in piece if i.path in stale])
             syncer.sync(piece)
         report, state = syncer.finish()
@@ -264,6 +266,21 @@ def _build_locked(site: Site, options: Options) -> BuildResult:
             result.warnings += ping_hub(site.hub, changed)
             result.pinged = tuple(changed)
     return result
+
+
+def _slices(planned: list[Any], stale: set[str], jobs: dict[str, Any]) -> Iterator[list[Any]]:
+    """Cut the plan into slices of at most SLICE files and SLICE_DOCUMENTS stale documents."""
+    piece: list[Any] = []
+    documents = 0
+    for item in planned:
+        piece.append(item)
+        if item.path in stale and jobs[item.path][0] == "document":
+            documents += 1
+        if len(piece) >= SLICE or documents >= SLICE_DOCUMENTS:
+            yield piece
+            piece, documents = [], 0
+    if piece:
+        yield piece
 
 
 # How far ahead of this machine's clock --now may be before it looks like a typo.
