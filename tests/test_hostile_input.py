@@ -212,3 +212,37 @@ def test_a_damaged_digest_state_is_an_error_not_a_resend(tmp_path: Path) -> None
         )
         assert_refused(result, 1, f"{state.name}:", message)
         assert state.read_text() == damaged
+
+
+def test_an_unreadable_post_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # As root, permissions do not stop a read: the refusal is injected where it would come.
+    config = site_with(tmp_path, "")
+    before = published_state(tmp_path)
+    real = Path.read_bytes
+
+    def read_bytes(path: Path) -> bytes:
+        if path.name == "hostile.md":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path)
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    result = run("build", "--config", config, "--now", "2013-02-01")
+    assert_refused(result, 1, "content/hostile.md: cannot be read (Permission denied)")
+    assert published_state(tmp_path) == before
+
+
+def test_a_read_only_output_folder_is_an_environment_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = site_with(tmp_path, "")
+    before = published_state(tmp_path)
+
+    def stage(*_: object) -> None:
+        raise OSError(30, "Read-only file system", str(tmp_path / "output"))
+
+    monkeypatch.setattr("wcitfeed.output._Batch.stage", stage)
+    result = run("build", "--config", config, "--now", "2013-02-01")
+    assert_refused(result, 6, "output: Read-only file system (the folder is on a read-only")
+    assert {k: v for k, v in published_state(tmp_path).items() if k.startswith("output/")} == {
+        k: v for k, v in before.items() if k.startswith("output/")
+    }
