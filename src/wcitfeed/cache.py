@@ -28,7 +28,7 @@ from wcitfeed.model import Author, Post
 from wcitfeed.output import state_digest
 
 CACHE_FILE = "cache.sqlite"
-_FORMAT = 2
+_FORMAT = 3
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS summary (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS posts (
@@ -254,6 +254,7 @@ def post_to_json(post: Post) -> str:
             "minor": post.minor,
             "image": post.image,
             "digest": post.digest,
+            "assets": list(post.assets),
         },
         ensure_ascii=False,
     )
@@ -281,6 +282,7 @@ def post_from_json(text: str) -> Post:
         minor=data["minor"] is True,
         image=_optional(data["image"]),
         digest=_text(data["digest"]),
+        assets=tuple(_text(a) for a in data["assets"]),
     )
     return post
 

@@ -11,6 +11,7 @@ import difflib
 import hashlib
 import json
 import os
+import posixpath
 import re
 import tomllib
 import uuid
@@ -427,10 +428,36 @@ def _load_post(
             minor=bool(flags["minor"]),
             image=text_field("image"),
             digest=digest,
+            assets=local_references(body, text_field("image"), path, root),
         ),
         body,
         problems,
     )
+
+
+# Anything in a post's text that could name a local file: a word with a file extension.
+_REFERENCE_RE = re.compile(r"[^\s()\[\]<>\"'`|*]+\.[A-Za-z0-9]{1,8}(?=[\s)\]\"'<>#?|,;:]|$)")
+
+
+def local_references(body: str, image: str | None, path: Path, root: Path) -> tuple[str, ...]:
+    """List the paths below ``root`` that the post's text may point at, found generously.
+
+    Rendering reads these files' sizes (an image's length in enclosures), so they are
+    part of what the post's outputs are made of. Listing one too many costs a re-render
+    when it changes; listing one too few would keep a stale size, so every word with a
+    file extension counts, wherever it is.
+    """
+    folder = path.parent.relative_to(root).as_posix()
+    found: set[str] = set()
+    for word in [*_REFERENCE_RE.findall(body), *([image] if image else [])]:
+        if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:|^//|^#", word):
+            continue
+        target = word.split("#")[0].split("?")[0]
+        joined = target.lstrip("/") if target.startswith("/") else f"{folder}/{target}"
+        normal = posixpath.normpath(joined)
+        if not normal.startswith("../") and normal != "..":
+            found.add(normal.removeprefix("./"))
+    return tuple(sorted(found))
 
 
 def _guess_encoding(data: bytes) -> str:

@@ -84,6 +84,9 @@ class Post:
     minor: bool
     image: str | None
     digest: str
+    # Files below content/ the post's text may show (images, linked files), by their path
+    # below content/: a change to one of them can change what the post renders to.
+    assets: tuple[str, ...] = ()
 
     @property
     def last_modified(self) -> datetime:

@@ -164,7 +164,15 @@ def plan_outputs(
 
     # Each post's digest once: keys of documents that carry 50 posts hash 50 short digests
     # rather than 50 full reprs.
-    digests = {p.source: hashlib.sha256(repr(p).encode()).hexdigest() for p in posts}
+    sizes = {a.rel: a.size for a in assets}
+    # A post's outputs are made of its front matter and text, and of the size of each local
+    # file it may show (an enclosure's length): all of it goes into its digest.
+    digests = {
+        p.source: hashlib.sha256(
+            repr((p, [(rel, sizes.get(rel)) for rel in p.assets])).encode()
+        ).hexdigest()
+        for p in posts
+    }
     links_digest = hashlib.sha256(repr(site_links).encode()).hexdigest()
 
     def key(*parts: object) -> str:

@@ -1,0 +1,140 @@
+"""The one test that guards the whole incremental layer: after any sequence of changes, an
+incremental build writes exactly the bytes a cold build of the same input writes."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import REPO
+from tests.helpers import snapshot, write_generated_post
+from wcitfeed.cli import main
+
+SETTINGS = """\
+title = "Equivalence"
+base_url = "https://eq.example.org/"
+templates = "templates"
+feed_limit = {limit}
+"""
+# A post that shows a local picture: its enclosure length is the picture's size.
+PICTURE_POST = "\n![A map](pics/map-{n}.png)\n"
+
+operation = st.one_of(
+    st.tuples(st.just("edit"), st.integers(1, 12)),
+    st.tuples(st.just("add"), st.integers(13, 40)),
+    st.tuples(st.just("delete"), st.integers(1, 12)),
+    st.tuples(st.just("asset"), st.integers(1, 3)),
+    st.tuples(st.just("settings"), st.sampled_from([0, 2, 3, 50])),
+    st.tuples(st.just("template"), st.integers(0, 3)),
+    st.tuples(st.just("nothing"), st.just(0)),
+)
+
+
+def build(site: Path, now: str) -> None:
+    result = CliRunner().invoke(
+        main, ["build", "-q", "--config", str(site / "wcitfeed.toml"), "--now", now]
+    )
+    assert result.exit_code == 0, result.output
+
+
+def make_site(root: Path) -> Path:
+    site = root / "incremental"
+    (site / "content/pics").mkdir(parents=True)
+    shutil.copytree(REPO / "templates", site / "templates")
+    (site / "wcitfeed.toml").write_text(SETTINGS.format(limit=3))
+    start = datetime(2012, 1, 1, 9, tzinfo=UTC)
+    for number in range(1, 13):
+        extra = PICTURE_POST.format(n=number % 3 + 1) if number % 4 == 0 else ""
+        write_generated_post(site / "content", number, start + timedelta(days=number), extra)
+    for number in (1, 2, 3):
+        (site / f"content/pics/map-{number}.png").write_bytes(b"\x89PNG" + b"x" * number)
+    return site
+
+
+def apply(site: Path, kind: str, value: int, step: int) -> None:
+    content = site / "content"
+    post = content / f"post-{value:04d}.md"
+    if kind == "edit" and post.exists():
+        post.write_text(post.read_text() + f"\nEdit {step}.\n")
+    elif kind == "add" and not post.exists():
+        when = datetime(2012, 3, 1, tzinfo=UTC) + timedelta(days=value)
+        write_generated_post(content, value, when, PICTURE_POST.format(n=value % 3 + 1))
+    elif kind == "delete" and post.exists() and len(list(content.glob("*.md"))) > 8:
+        post.unlink()
+    elif kind == "asset":
+        picture = content / f"pics/map-{value}.png"
+        picture.write_bytes(picture.read_bytes() + b"y" * (step + 1))
+    elif kind == "settings":
+        (site / "wcitfeed.toml").write_text(SETTINGS.format(limit=value))
+    elif kind == "template":
+        entry = site / "templates/entry.html"
+        text = (REPO / "templates/entry.html").read_text()
+        entry.write_text(
+            text.replace("{{ body_html }}", f"<div data-v='{value}'>{{{{ body_html }}}}</div>")
+        )
+
+
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(operations=st.lists(operation, min_size=1, max_size=6))
+def test_incremental_builds_equal_cold_builds(
+    operations: list[tuple[str, int]], tmp_path_factory
+) -> None:
+    root = tmp_path_factory.mktemp("equivalence")
+    site = make_site(root)
+    build(site, "2013-01-01T00:00:00+00:00")
+    for step, (kind, value) in enumerate(operations, start=1):
+        apply(site, kind, value, step)
+        now = f"2013-02-{step:02d}T00:00:00+00:00"
+        # The cold build starts from the same input and the same ledger, with no cache and
+        # no earlier output.
+        cold = root / f"cold-{step}"
+        shutil.copytree(site, cold, ignore=shutil.ignore_patterns("output", ".wcitfeed-cache"))
+        build(site, now)
+        build(cold, now)
+        assert snapshot(site / "output") == snapshot(cold / "output"), (step, kind, value)
+        assert snapshot(site / "wcitfeed-ledger.json") == snapshot(cold / "wcitfeed-ledger.json")
+        shutil.rmtree(cold)
+
+
+def test_a_no_change_build_takes_the_fast_path(tmp_path: Path) -> None:
+    """With nothing changed, a build never imports the rendering and feed modules."""
+    site = make_site(tmp_path)
+    build(site, "2013-01-01T00:00:00+00:00")
+    probe = (
+        "import sys\n"
+        "from wcitfeed.cli import main\n"
+        "try:\n"
+        f"    main(['build', '--config', {str(site / 'wcitfeed.toml')!r}])\n"
+        "except SystemExit as done:\n"
+        "    assert done.code in (0, None), done.code\n"
+        "names = ('wcitfeed.', 'feedgen', 'jinja2', 'comrak', 'nh3', 'lxml')\n"
+        "loaded = sorted(m for m in sys.modules if m.startswith(names))\n"
+        "print(' '.join(loaded))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    loaded = set(done.stdout.split())
+    assert loaded, done.stderr
+    heavy = {"wcitfeed.plan", "wcitfeed.render", "wcitfeed.feeds", "feedgen", "jinja2", "comrak"}
+    assert loaded & heavy == set(), loaded & heavy
+    # And a build after a change does load them, so the probe can tell the difference.
+    (site / "content/post-0001.md").write_text(
+        (site / "content/post-0001.md").read_text() + "\nChanged.\n"
+    )
+    changed = subprocess.run(
+        [sys.executable, "-c", probe.replace("'build',", "'build', '--trust-clock',")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "wcitfeed.render" in changed.stdout.split()
