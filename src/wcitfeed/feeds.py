@@ -7,6 +7,7 @@ so the same posts always give the same bytes.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from feedgen.entry import FeedEntry
@@ -15,7 +16,7 @@ from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from wcitfeed import __version__
-from wcitfeed.model import Author, FeedDoc, RenderedPost, Site
+from wcitfeed.model import EPOCH, Author, FeedDoc, Post, RenderedPost, Site
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 FH_NS = "http://purl.org/syndication/history/1.0"
@@ -31,6 +32,65 @@ def rss_document(site: Site, doc: FeedDoc) -> bytes:
     """Serialise one feed document as RSS 2.0 with content:encoded, dc and media."""
     fg = _generator(site, doc, "rss")
     return bytes(fg.rss_str(pretty=True, encoding="UTF-8"))
+
+
+# Entries and frames: a document is its frame's head, its entries' bytes in order, and the
+# frame's tail. feedgen writes both (a one-entry document, cut at the entry's edges), so
+# feedgen stays the authority for the markup while each entry is serialised once per
+# format and build, however many documents carry it.
+_EDGES = {"atom": (b"\n  <entry>", b"</entry>\n"), "rss": (b"\n    <item>", b"</item>\n")}
+
+
+def entry_bytes(site: Site, item: RenderedPost, fmt: str) -> bytes:
+    """Serialise one entry (Atom ``<entry>`` or RSS ``<item>``) as documents carry it."""
+    doc = FeedDoc("t", "", "urn:x", site.base_url, {fmt: site.base_url}, (item,), None, None, False)
+    whole = atom_document(site, doc) if fmt == "atom" else rss_document(site, doc)
+    start, end = _cut(whole, fmt)
+    return whole[start:end]
+
+
+def frame(site: Site, doc: FeedDoc, fmt: str) -> tuple[bytes, bytes]:
+    """Return a document's bytes before and after its entries (``doc.entries`` unused)."""
+    placeholder = RenderedPost(_PLACEHOLDER, site.base_url, "", "", None)
+    with_one = FeedDoc(
+        doc.title,
+        doc.subtitle,
+        doc.feed_id,
+        doc.home_url,
+        doc.self_urls,
+        (placeholder,),
+        doc.prev_archive,
+        doc.current,
+        doc.complete,
+        doc.updated_at,
+    )
+    whole = atom_document(site, with_one) if fmt == "atom" else rss_document(site, with_one)
+    start, end = _cut(whole, fmt)
+    return whole[:start], whole[end:]
+
+
+def _cut(whole: bytes, fmt: str) -> tuple[int, int]:
+    opening, closing = _EDGES[fmt]
+    start = whole.index(opening) + 1
+    return start, whole.index(closing, start) + len(closing)
+
+
+_PLACEHOLDER = Post(
+    source=Path("placeholder"),
+    id="urn:x",
+    title="x",
+    slug="x",
+    date=EPOCH,
+    updated=None,
+    category=None,
+    tags=(),
+    summary=None,
+    authors=(),
+    draft=False,
+    minor=False,
+    image=None,
+    digest="",
+)
 
 
 class _History(BaseExtension):  # type: ignore[misc]

@@ -16,9 +16,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from wcitfeed.errors import WcitfeedError
-from wcitfeed.feeds import atom_document, rss_document
-from wcitfeed.jsonfeed import json_document
-from wcitfeed.model import FeedDoc, FeedLink, Post, RenderedPost, Site, newest_first, slugify
+from wcitfeed.feeds import entry_bytes
+from wcitfeed.feeds import frame as feed_frame
+from wcitfeed.jsonfeed import json_entry, json_frame
+from wcitfeed.model import (
+    EPOCH,
+    FeedDoc,
+    FeedLink,
+    Post,
+    RenderedPost,
+    Site,
+    newest_first,
+    slugify,
+)
 
 FILE_NAMES = {"atom": "atom.xml", "rss": "rss.xml", "json": "feed.json"}
 MEDIA_TYPES = {
@@ -177,34 +187,41 @@ def plan_documents(site: Site, feed: LogicalFeed) -> list[DocPlan]:
 
 
 def make_document(
-    site: Site, plan: DocPlan, render: Callable[[Post], RenderedPost]
+    site: Site, plan: DocPlan, entry: Callable[[Post, str], bytes]
 ) -> tuple[bytes, list[WcitfeedError]]:
-    """Serialise a planned document, trimmed to the byte budget if it is a live feed."""
-    entries = [render(post) for post in plan.posts]
+    """Assemble a planned document from its entries' bytes, trimmed to the byte budget if
+    it is a live feed. ``entry(post, fmt)`` gives an entry as made once for this build."""
+    entries = [entry(post, plan.fmt) for post in plan.posts]
+    joiner = b"," if plan.fmt == "json" else b""
     self_urls, prev = dict(plan.self_urls), dict(plan.prev_archive or ())
     current = dict(plan.current) if plan.current else None
-    older_json = prev.get("json")
 
-    def serialise(count: int) -> bytes:
+    def frame(count: int) -> tuple[bytes, bytes]:
         doc = FeedDoc(
             plan.title,
             plan.subtitle,
             plan.feed_id,
             plan.home_url,
             self_urls,
-            tuple(entries[:count]),
+            (),
             prev or None,
             current,
             complete=plan.live and not prev and count == plan.total,
+            updated_at=max((p.last_modified for p in plan.posts[:count]), default=EPOCH),
         )
-        if plan.fmt == "atom":
-            return atom_document(site, doc)
-        if plan.fmt == "rss":
-            return rss_document(site, doc)
-        return json_document(site, doc, older_json)
+        if plan.fmt == "json":
+            return json_frame(site, doc, prev.get("json"))
+        return feed_frame(site, doc, plan.fmt)
+
+    def size(count: int) -> int:
+        head, tail = frame(count)
+        body = sum(len(e) for e in entries[:count]) + len(joiner) * max(0, count - 1)
+        return len(head) + body + len(tail)
 
     budget = site.feed_max_bytes if plan.live else 0
-    data = _within_budget(serialise, len(entries), plan.must_keep, budget)
+    count = _most_within_budget(size, len(entries), plan.must_keep, budget)
+    head, tail = frame(count)
+    data = head + joiner.join(entries[:count]) + tail
     warnings: list[WcitfeedError] = []
     if budget and len(data) > budget:
         warnings.append(
@@ -217,18 +234,20 @@ def make_document(
     return data, warnings
 
 
-def _within_budget(render: Callable[[int], bytes], most: int, least: int, budget: int) -> bytes:
-    """Return the document with the most entries (between least and most) under the budget."""
-    data = render(most)
-    if not budget or len(data) <= budget or most <= least:
-        return data
-    low, high = least, most - 1
-    best = render(least)
+def make_entry(site: Site, item: RenderedPost, fmt: str) -> bytes:
+    """Serialise one rendered post as an entry of a document in ``fmt``."""
+    return json_entry(site, item) if fmt == "json" else entry_bytes(site, item, fmt)
+
+
+def _most_within_budget(size: Callable[[int], int], most: int, least: int, budget: int) -> int:
+    """Return the most entries (between least and most) whose document fits the budget."""
+    if not budget or most <= least or size(most) <= budget:
+        return most
+    low, high, best = least, most - 1, least
     while low <= high:
         middle = (low + high) // 2
-        candidate = render(middle)
-        if len(candidate) <= budget:
-            best, low = candidate, middle + 1
+        if size(middle) <= budget:
+            best, low = middle, middle + 1
         else:
             high = middle - 1
     return best

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 from wcitfeed.model import Author, FeedDoc, RenderedPost, Site
@@ -32,6 +33,18 @@ def json_document(site: Site, doc: FeedDoc, next_url: str | None) -> bytes:
     # Compact, so the C encoder does the work: indented output is several times slower.
     text = json.dumps(feed, ensure_ascii=False, separators=(",", ":"))
     return (text + "\n").encode("utf-8")
+
+
+def json_entry(site: Site, item: RenderedPost) -> bytes:
+    """Serialise one item as ``json_document`` writes it."""
+    return json.dumps(_item(site, item), ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def json_frame(site: Site, doc: FeedDoc, next_url: str | None) -> tuple[bytes, bytes]:
+    """Return a document's bytes before and after its items (joined by commas)."""
+    whole = json_document(site, replace(doc, entries=()), next_url)
+    cut = whole.rindex(b"[]}")
+    return whole[: cut + 1], whole[cut + 1 :]
 
 
 def _item(site: Site, item: RenderedPost) -> dict[str, Any]:

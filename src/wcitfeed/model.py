@@ -131,9 +131,13 @@ class FeedDoc:
     prev_archive: dict[str, str] | None
     current: dict[str, str] | None
     complete: bool
+    # The document's date when its entries are not in ``entries`` (see feeds.frame).
+    updated_at: datetime | None = None
 
     def updated(self) -> datetime:
         """Return the document's date: its newest entry's, never the build's."""
+        if self.updated_at is not None:
+            return self.updated_at
         return max((p.post.last_modified for p in self.entries), default=EPOCH)
 
 

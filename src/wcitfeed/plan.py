@@ -59,6 +59,7 @@ class Maker:
         self.memo: dict[Path, RenderedPost] = {}
         # A post's fragment serves its fragment file, its page, its e-mail and the index.
         self.fragments: dict[Path, tuple[RenderedPost, str]] = {}
+        self.entries: dict[tuple[Path, str], tuple[RenderedPost, bytes]] = {}
         self._css: str | None = None
         self.ready: dict[str, bytes] = {}
         self.warnings: list[WcitfeedError] = []
@@ -90,6 +91,18 @@ class Maker:
             self.fragments[post.source] = cached
         return cached[1]
 
+    def entry(self, post: Post, fmt: str) -> bytes:
+        """Return a post's entry in a feed format, serialised once while it is remembered."""
+        key = (post.source, fmt)
+        item = self.rendered(post)
+        cached = self.entries.get(key)
+        if cached is None or cached[0] is not item:
+            if len(self.entries) >= 3 * MEMO_SIZE:
+                self.entries.pop(next(iter(self.entries)))
+            cached = (item, feedset.make_entry(self.context.site, item, fmt))
+            self.entries[key] = cached
+        return cached[1]
+
     def make(self, path: str, job: Job) -> bytes:
         """Make one file's bytes (or hand over those a worker made already)."""
         if path in self.ready:
@@ -111,7 +124,7 @@ class Maker:
                 site, self.context.sections, templates, self.context.site_links, self.fragment
             )
         if kind == "document":
-            data, found = feedset.make_document(site, arg, self.rendered)
+            data, found = feedset.make_document(site, arg, self.entry)
             self.warnings.extend(found)
             return data
         if kind == "constant":
