@@ -173,15 +173,81 @@ def read_cache(folder: Path, expected_fingerprint: str) -> BuildCache:
         return BuildCache(warnings=[warning])
 
 
+def discard_cache(folder: Path) -> None:
+    """Remove a database wcitfeed cannot use (and its journals) rather than open it."""
+    for suffix in ("", "-journal", "-wal", "-shm"):
+        (folder / (CACHE_FILE + suffix)).unlink(missing_ok=True)
+
+
+class EntryStore:
+    """Feed entries' bytes by post key and format, kept across builds in the cache database.
+
+    Each entry is serialised once, by the build that first needs it, and read back by
+    every later document that carries it, in this build's workers and in later builds.
+    Entries belong to one fingerprint (version, settings, templates): others are dropped.
+    """
+
+    def __init__(self, folder: Path, stamp: str) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.path = folder / CACHE_FILE
+        self.connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        self.connection.executescript(
+            "CREATE TABLE IF NOT EXISTS entries (key TEXT NOT NULL, fmt TEXT NOT NULL, "
+            "data BLOB NOT NULL, PRIMARY KEY (key, fmt));"
+            "CREATE TABLE IF NOT EXISTS entries_of (fingerprint TEXT NOT NULL);"
+        )
+        held = self.connection.execute("SELECT fingerprint FROM entries_of").fetchone()
+        if held is None or held[0] != stamp:
+            self.connection.execute("BEGIN IMMEDIATE")
+            self.connection.execute("DELETE FROM entries")
+            self.connection.execute("DELETE FROM entries_of")
+            self.connection.execute("INSERT INTO entries_of VALUES (?)", (stamp,))
+            self.connection.execute("COMMIT")
+
+    def known(self) -> set[str]:
+        """Return the keys whose entries are stored."""
+        return {str(k) for (k,) in self.connection.execute("SELECT DISTINCT key FROM entries")}
+
+    def put(self, rows: list[tuple[str, str, bytes]]) -> None:
+        """Store (key, format, bytes) rows in one transaction."""
+        self.connection.execute("BEGIN IMMEDIATE")
+        self.connection.executemany("INSERT OR REPLACE INTO entries VALUES (?, ?, ?)", rows)
+        self.connection.execute("COMMIT")
+
+    def keep_only(self, keys: set[str]) -> None:
+        """Drop the entries of posts no longer published (or changed since)."""
+        gone = [(k,) for k in self.known() - keys]
+        if gone:
+            self.connection.execute("BEGIN IMMEDIATE")
+            self.connection.executemany("DELETE FROM entries WHERE key = ?", gone)
+            self.connection.execute("COMMIT")
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+class EntryReader:
+    """Read-only access to stored entries, opened on first use (in a worker, say)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.connection: sqlite3.Connection | None = None
+
+    def get(self, key: str, fmt: str) -> bytes | None:
+        if self.connection is None:
+            uri = f"file:{self.path}?mode=ro"
+            self.connection = sqlite3.connect(uri, uri=True, timeout=30)
+        row = self.connection.execute(
+            "SELECT data FROM entries WHERE key = ? AND fmt = ?", (key, fmt)
+        ).fetchone()
+        return bytes(row[0]) if row is not None else None
+
+
 def store_cache(folder: Path, previous: BuildCache, cache: BuildCache) -> None:
     """Bring the database in line with ``cache``, writing only rows that changed.
 
     One transaction: a build killed midway leaves the last complete version.
     """
-    if previous.warnings:
-        # Not a database wcitfeed can use: remove it (and its journals) rather than open it.
-        for suffix in ("", "-journal", "-wal", "-shm"):
-            (folder / (CACHE_FILE + suffix)).unlink(missing_ok=True)
     try:
         with _connect(folder, create=True) as connection:
             assert connection is not None

@@ -14,11 +14,19 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import filelock
 
-from wcitfeed.cache import BuildCache, fingerprint, read_cache, read_quick, store_cache
+from wcitfeed.cache import (
+    BuildCache,
+    EntryStore,
+    discard_cache,
+    fingerprint,
+    read_cache,
+    read_quick,
+    store_cache,
+)
 from wcitfeed.config import load_site
 from wcitfeed.content import Source, load_posts, scan_sources
 from wcitfeed.errors import EnvironmentProblem, Refused, WcitfeedError
@@ -35,12 +43,16 @@ from wcitfeed.ledger import (
 from wcitfeed.model import Site, published
 from wcitfeed.output import (
     OutputSync,
+    Planned,
     WriteReport,
     remove_staging,
     remove_temporaries,
     stat_digest,
     write_if_changed,
 )
+
+if TYPE_CHECKING:
+    from wcitfeed.plan import Maker
 
 LOCK_FILE = "build.lock"
 # Files made at once: a slice's bytes are held in memory until it is staged. A feed
@@ -186,7 +198,12 @@ def _build_locked(site: Site, options: Options) -> BuildResult:
     # do stops before this point and never pays for importing them.
     from wcitfeed.plan import plan_outputs
 
-    planned, jobs, maker = plan_outputs(site, stamp, live, assets, loaded.bodies)
+    if cache.warnings:
+        discard_cache(site.cache_dir)
+    store = EntryStore(site.cache_dir, stamp) if options.write else None
+    planned, jobs, maker = plan_outputs(
+        site, stamp, live, assets, loaded.bodies, store.path if store else None
+    )
     if options.on_plan is not None:
         options.on_plan(len(planned))
     if not options.write:
@@ -219,16 +236,21 @@ def _build_locked(site: Site, options: Options) -> BuildResult:
             remove_temporaries(folder)
     syncer = OutputSync(site.output_dir, cache.outputs, options.progress)
     writing.touch()
+    assert store is not None
     try:
-        for piece in _slices(planned, stale, jobs):
+        done = _make_posts(planned, stale, jobs, maker, store, syncer)
+        rest = [item for item in planned if item.path not in done]
+        for piece in _slices(rest, stale, jobs):
             maker.make_in_parallel([(i.path, jobs[i.path]) for i in piece if i.path in stale])
             syncer.sync(piece)
         report, state = syncer.finish()
+        store.keep_only(set(maker.context.keys.values()))
     except BaseException:
         syncer.abort()
         raise
     finally:
         maker.close()
+        store.close()
 
     by_file = {s.file: s for s in sources}
     checked = {}
@@ -266,6 +288,50 @@ def _build_locked(site: Site, options: Options) -> BuildResult:
             result.warnings += ping_hub(site.hub, changed)
             result.pinged = tuple(changed)
     return result
+
+
+# Posts rendered at once: their own files wait in memory until they are staged.
+SLICE_POSTS = 400
+
+
+def _make_posts(
+    planned: list[Planned],
+    stale: set[str],
+    jobs: dict[str, Any],
+    maker: Maker,
+    store: EntryStore,
+    syncer: OutputSync,
+) -> set[str]:
+    """Render each post that needs it exactly once, in slices on every core: stage its own
+    files and store its feed entries, so that feed documents only assemble bytes.
+
+    Return the paths this staged (or found unchanged).
+    """
+    from wcitfeed.plan import POST_KINDS
+
+    own: dict[Path, list[Planned]] = {}
+    for item in planned:
+        kind, arg = jobs[item.path]
+        if kind in POST_KINDS:
+            own.setdefault(arg.source, []).append(item)
+    known = store.known()
+    posts = {jobs[items[0].path][1].source: jobs[items[0].path][1] for items in own.values()}
+    work = [
+        (post, [(i.path, jobs[i.path][0]) for i in own[source] if i.path in stale])
+        for source, post in posts.items()
+        if maker.context.keys[source] not in known or any(i.path in stale for i in own[source])
+    ]
+    done: set[str] = set()
+    for start in range(0, len(work), SLICE_POSTS):
+        piece = work[start : start + SLICE_POSTS]
+        made = maker.render_posts(piece)
+        store.put([row for result in made for row in result.entries])
+        for result in made:
+            maker.ready.update(result.files)
+        items = [item for post, _ in piece for item in own[post.source]]
+        syncer.sync(items)
+        done.update(item.path for item in items)
+    return done
 
 
 def _slices(planned: list[Any], stale: set[str], jobs: dict[str, Any]) -> Iterator[list[Any]]:

@@ -23,16 +23,21 @@ from typing import Any
 import jinja2
 
 from wcitfeed import feedset, mail, render
+from wcitfeed.cache import EntryReader
 from wcitfeed.content import Source, read_body
 from wcitfeed.errors import WcitfeedError
 from wcitfeed.model import FeedLink, Post, RenderedPost, Site, newest_first
 from wcitfeed.output import Planned
 
-# Below this many files to make, starting worker processes costs more than it saves.
+# Below this many files (or posts) to make, starting worker processes costs more than it
+# saves.
 PARALLEL_THRESHOLD = 300
+PARALLEL_POSTS = 100
 # Rendered posts kept at once; enough for every document of a feed limit of 200.
 MEMO_SIZE = 1000
 PARALLEL_KINDS = ("fragment", "page", "email", "document")
+# The files each post has of its own, made when the post is rendered.
+POST_KINDS = ("fragment", "email", "page")
 Job = tuple[str, Any]
 SectionPlan = tuple[str, str, tuple[Post, ...], tuple[Post, ...]]
 
@@ -45,6 +50,17 @@ class Context:
     asset_sizes: dict[str, int]
     site_links: tuple[FeedLink, ...]
     sections: tuple[SectionPlan, ...]
+    # Each post's key (its digest) by source, and where the entries of this build are kept.
+    keys: dict[Path, str] = dataclasses.field(default_factory=dict)
+    entries: Path | None = None
+
+
+@dataclass(frozen=True)
+class PostMade:
+    """What rendering one post once gives: its own files and its feed entries."""
+
+    files: dict[str, bytes]
+    entries: list[tuple[str, str, bytes]]
 
 
 class Maker:
@@ -64,6 +80,7 @@ class Maker:
         self.ready: dict[str, bytes] = {}
         self.warnings: list[WcitfeedError] = []
         self.pool: ProcessPoolExecutor | None = None
+        self.reader = EntryReader(context.entries) if context.entries else None
 
     def rendered(self, post: Post) -> RenderedPost:
         """Return the post rendered, from the memo when this very post was rendered before."""
@@ -92,16 +109,56 @@ class Maker:
         return cached[1]
 
     def entry(self, post: Post, fmt: str) -> bytes:
-        """Return a post's entry in a feed format, serialised once while it is remembered."""
-        key = (post.source, fmt)
+        """Return a post's entry in a feed format: as stored when this build (or an earlier
+        one) rendered the post, else rendered and serialised here."""
+        key = self.context.keys.get(post.source)
+        if self.reader is not None and key is not None:
+            stored = self.reader.get(key, fmt)
+            if stored is not None:
+                return stored
         item = self.rendered(post)
-        cached = self.entries.get(key)
+        cached = self.entries.get((post.source, fmt))
         if cached is None or cached[0] is not item:
             if len(self.entries) >= 3 * MEMO_SIZE:
                 self.entries.pop(next(iter(self.entries)))
             cached = (item, feedset.make_entry(self.context.site, item, fmt))
-            self.entries[key] = cached
+            self.entries[(post.source, fmt)] = cached
         return cached[1]
+
+    def render_post_outputs(self, post: Post, paths: Sequence[tuple[str, str]]) -> PostMade:
+        """Render a post once: make its own files (``paths``: path, kind) and its entries."""
+        files = {path: self.make(path, (kind, post)) for path, kind in paths}
+        key = self.context.keys[post.source]
+        entries = [(key, fmt, self.entry(post, fmt)) for fmt in self.context.site.formats]
+        # Everything the post is needed for was made just now: remember nothing of it.
+        self.memo.pop(post.source, None)
+        self.fragments.pop(post.source, None)
+        for fmt in self.context.site.formats:
+            self.entries.pop((post.source, fmt), None)
+        return PostMade(files, entries)
+
+    def render_posts(self, work: Sequence[tuple[Post, list[tuple[str, str]]]]) -> list[PostMade]:
+        """Render each post once, on every core when there are many."""
+        cores = os.cpu_count() or 1
+        if len(work) < PARALLEL_POSTS or cores < 2:
+            return [self.render_post_outputs(post, paths) for post, paths in work]
+        chunks = [list(work[i :: cores * 2]) for i in range(cores * 2)]
+        made: list[PostMade] = []
+        for results, warnings in self._pool().map(_worker_posts, chunks):
+            made.extend(results)
+            self.warnings.extend(warnings)
+        return made
+
+    def _pool(self) -> ProcessPoolExecutor:
+        if self.pool is None:
+            # forkserver: workers start small instead of copying this process's memory.
+            self.pool = ProcessPoolExecutor(
+                os.cpu_count() or 1,
+                mp_context=multiprocessing.get_context("forkserver"),
+                initializer=_worker_init,
+                initargs=(self.context, os.getpid()),
+            )
+        return self.pool
 
     def make(self, path: str, job: Job) -> bytes:
         """Make one file's bytes (or hand over those a worker made already)."""
@@ -142,15 +199,7 @@ class Maker:
         # Big feed documents first, so no worker is left with one at the end.
         parallel.sort(key=lambda pj: -len(pj[1][1].posts) if pj[1][0] == "document" else 0)
         chunks = [parallel[i :: cores * 4] for i in range(cores * 4)]
-        if self.pool is None:
-            # forkserver: workers start small instead of copying this process's memory.
-            self.pool = ProcessPoolExecutor(
-                cores,
-                mp_context=multiprocessing.get_context("forkserver"),
-                initializer=_worker_init,
-                initargs=(self.context, os.getpid()),
-            )
-        for results, warnings in self.pool.map(_worker_make, chunks):
+        for results, warnings in self._pool().map(_worker_make, chunks):
             self.ready.update(results)
             self.warnings.extend(warnings)
 
@@ -167,13 +216,13 @@ def plan_outputs(
     posts: Sequence[Post],
     assets: Sequence[Source],
     bodies: dict[Path, str],
+    entries: Path | None = None,
 ) -> tuple[list[Planned], dict[str, Job], Maker]:
     """List every output file with its key and its job; make nothing yet."""
     feeds = feedset.logical_feeds(site, posts)
     links = feedset.feed_links(site, feeds)
     site_links = tuple(link for link in links if link.group == feedset.SITE_GROUP) or tuple(links)
     sections = tuple(_sections(site, posts))
-    maker = Maker(Context(site, {a.rel: a.size for a in assets}, site_links, sections), bodies)
 
     # Each post's digest once: keys of documents that carry 50 posts hash 50 short digests
     # rather than 50 full reprs.
@@ -187,6 +236,15 @@ def plan_outputs(
         for p in posts
     }
     links_digest = hashlib.sha256(repr(site_links).encode()).hexdigest()
+    context = Context(
+        site,
+        sizes,
+        site_links,
+        sections,
+        keys={p.source: digests[p.source] for p in posts},
+        entries=entries,
+    )
+    maker = Maker(context, bodies)
 
     def key(*parts: object) -> str:
         digest = hashlib.sha256(stamp.encode())
@@ -269,3 +327,12 @@ def _worker_make(
     maker.warnings = []
     results = {path: maker.make(path, job) for path, job in jobs}
     return results, maker.warnings
+
+
+def _worker_posts(
+    work: list[tuple[Post, list[tuple[str, str]]]],
+) -> tuple[list[PostMade], list[WcitfeedError]]:
+    maker = _WORKER["maker"]
+    maker.warnings = []
+    made = [maker.render_post_outputs(post, paths) for post, paths in work]
+    return made, maker.warnings
