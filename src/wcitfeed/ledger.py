@@ -101,7 +101,7 @@ def read_ledger(path: Path | None) -> Ledger:
     problems: list[WcitfeedError] = []
     ledger: Ledger = {}
     for post_id, value in data.items():
-        record = _read_record(post_id, value, path, json_key_line(text, post_id), problems)
+        record = _read_record(post_id, value, path, text, problems)
         if record is not None:
             ledger[post_id] = record
     if problems:
@@ -110,10 +110,11 @@ def read_ledger(path: Path | None) -> Ledger:
 
 
 def _read_record(
-    post_id: str, value: object, path: Path, line: int | None, problems: list[WcitfeedError]
+    post_id: str, value: object, path: Path, text: str, problems: list[WcitfeedError]
 ) -> Record | None:
     def fail(message: str, field: str | None = None) -> None:
         shown = f"{field} of {post_id}" if field else post_id
+        line = json_key_line(text, post_id)  # looked up only for a message
         problems.append(ContentError(message, path=path, line=line, field=clip(shown)))
 
     if not isinstance(value, dict):

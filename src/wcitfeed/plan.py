@@ -36,6 +36,8 @@ PARALLEL_POSTS = 100
 # Rendered posts kept at once; enough for every document of a feed limit of 200.
 MEMO_SIZE = 1000
 PARALLEL_KINDS = ("fragment", "page", "email", "document")
+# The stored form of a post's fragment, beside its entries in each feed format.
+FRAGMENT = "fragment"
 # The files each post has of its own, made when the post is rendered.
 POST_KINDS = ("fragment", "email", "page")
 Job = tuple[str, Any]
@@ -99,6 +101,11 @@ class Maker:
 
     def fragment(self, post: Post) -> str:
         """Return the post's HTML fragment, rendered once while the post is in the memo."""
+        key = self.context.keys.get(post.source)
+        if self.reader is not None and key is not None and post.source not in self.memo:
+            stored = self.reader.get(key, FRAGMENT)
+            if stored is not None:
+                return stored.decode("utf-8")
         item = self.rendered(post)
         cached = self.fragments.get(post.source)
         if cached is None or cached[0] is not item:
@@ -130,6 +137,8 @@ class Maker:
         files = {path: self.make(path, (kind, post)) for path, kind in paths}
         key = self.context.keys[post.source]
         entries = [(key, fmt, self.entry(post, fmt)) for fmt in self.context.site.formats]
+        # The updates page shows the newest posts' fragments: kept with the entries.
+        entries.append((key, FRAGMENT, self.fragment(post).encode("utf-8")))
         # Everything the post is needed for was made just now: remember nothing of it.
         self.memo.pop(post.source, None)
         self.fragments.pop(post.source, None)
