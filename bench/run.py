@@ -4,9 +4,11 @@ Usage: python bench/run.py [--posts N] [--reps R] [--out bench/work] [--results 
 
 Each tool builds an HTML page per post plus full-content feeds from the same posts
 (bench/generate.py, seeded). Every measurement is a whole process; the table gives medians
-of R repetitions and peak memory (max RSS). Also timed: the floor (reading every input with
-cat and writing wcitfeed's output files with cp), and wcitfeed's no-change rebuild and
-one-post-changed rebuild. Needs Debian's hugo and PyPI's pelican and markdown.
+of R repetitions and peak memory summed over each process tree (bench/treemem.py). Also
+timed: the floor (reading every input with cat and writing wcitfeed's output files with
+cp), and wcitfeed's no-change rebuild and one-post-changed rebuild. Needs Debian's hugo
+and PyPI's pelican and markdown. --only-wcitfeed times wcitfeed alone, for 50,000 posts
+and more.
 """
 
 from __future__ import annotations
@@ -16,9 +18,7 @@ import os
 import platform
 import shutil
 import statistics
-import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -27,6 +27,7 @@ REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 
 from generate import generate
+from treemem import run_measured
 
 WCITFEED_SETTINGS = """\
 title = "Bench"
@@ -82,14 +83,12 @@ LOAD_CONTENT_CACHE = False
 
 
 def run(command: list[str], cwd: Path) -> tuple[float, int]:
-    """Run a whole process; return wall seconds and its peak memory in MiB."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    if status != 0:
-        raise SystemExit(f"{command[0]} failed in {cwd}: {proc.stderr.read().decode()[-2000:]}")
-    return wall, usage.ru_maxrss // 1024
+    """Run a whole process; return wall seconds and the peak memory of its whole process
+    tree in MiB (sampled from /proc every 50 ms: wait4 misses forkserver workers)."""
+    wall, peak, code = run_measured(command, cwd)
+    if code != 0:
+        raise SystemExit(f"{command[0]} failed in {cwd} with exit code {code}")
+    return wall, peak // 2**20
 
 
 def prepare(work: Path, posts: int) -> dict[str, Path]:
@@ -151,6 +150,9 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--out", type=Path, default=HERE / "work")
     parser.add_argument("--results", type=Path, help="append the table to this Markdown file")
+    parser.add_argument(
+        "--only-wcitfeed", action="store_true", help="time wcitfeed alone (for 50,000+ posts)"
+    )
     args = parser.parse_args()
     sites = prepare(args.out.resolve(), args.posts)
     wcit, hugo, pelican = sites["wcitfeed"], sites["hugo"], sites["pelican"]
@@ -205,6 +207,8 @@ def main() -> None:
         "hugo": ([hugo_bin, "--quiet", "-d", "public"], hugo, clean(hugo, "public", "resources")),
         "pelican": (pelican_bin, pelican, clean(pelican, "output", "cache")),
     }
+    if args.only_wcitfeed:
+        cases = {k: v for k, v in cases.items() if k.startswith("wcitfeed")}
     times: dict[str, list[float]] = {name: [] for name in cases}
     memory: dict[str, int] = dict.fromkeys(cases, 0)
     for _ in range(args.reps):
@@ -225,6 +229,21 @@ def main() -> None:
     for name in cases:
         runs = ", ".join(f"{t:.2f}" for t in times[name])
         lines.append(f"| {name} | {median[name]:.3f} s | {memory[name]} MiB | {runs} |")
+    output = wcit / "output"
+    files = [p for p in output.rglob("*") if p.is_file()]
+    size_mb = sum(p.stat().st_size for p in files) / 1e6
+    lines += [
+        "",
+        f"- default output: {len(files)} files, {size_mb:.0f} MB "
+        f"({size_mb * 1000 / args.posts:.1f} MB per 1,000 posts)",
+        f"- cold time per post: {1000 * median['wcitfeed cold'] / args.posts:.2f} ms",
+    ]
+    if args.only_wcitfeed:
+        print("\n".join(lines))
+        if args.results:
+            with args.results.open("a", encoding="utf-8") as handle:
+                handle.write("\n".join(lines) + "\n")
+        return
     cold, nochange = median["wcitfeed cold"], median["wcitfeed no change"]
     like = median["wcitfeed cold, like-for-like"]
     lines += [

@@ -128,3 +128,22 @@ def test_byte_budget_that_cannot_be_met_warns(
     assert result.exit_code == 0
     assert re.search(r"Warning: .*atom.xml: is \d+ bytes, over feed_max_bytes = 500", result.output)
     assert len(feedparser.parse((tmp_path / "output/atom.xml").read_bytes()).entries) == 3
+
+
+def test_tag_feeds_are_windows_unless_archived(
+    tmp_path: Path, run_cli: Callable[..., Result]
+) -> None:
+    config = make_generated_site(tmp_path, 12, settings="feed_limit = 4\n")
+    assert run_cli("build", "--config", config, "--now", "2013-01-01").exit_code == 0
+    out = tmp_path / "output"
+    even = feedparser.parse((out / "tags/even/atom.xml").read_bytes())
+    assert [e.title for e in even.entries] == ["Post 12", "Post 10", "Post 8", "Post 6"]
+    assert not any(link.rel == "prev-archive" for link in even.feed.links)
+    assert not (out / "tags/even/archive").exists()
+    assert (out / "archive/2/atom.xml").is_file()  # the site feed keeps its history
+
+    config.write_text(config.read_text() + 'archives = ["site", "categories", "tags"]\n')
+    assert run_cli("build", "--config", config, "--now", "2013-01-01").exit_code == 0
+    even = feedparser.parse((out / "tags/even/atom.xml").read_bytes())
+    assert any(link.rel == "prev-archive" for link in even.feed.links)
+    assert (out / "tags/even/archive/1/atom.xml").is_file()

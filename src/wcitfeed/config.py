@@ -53,6 +53,11 @@ SETTINGS: dict[str, Setting] = {
     "feeds": Setting(
         "list of strings", list(FEED_KINDS), "Feeds to build: site, categories, tags."
     ),
+    "archives": Setting(
+        "list of strings",
+        ["site", "categories"],
+        "Feeds whose older entries get RFC 5005 archive pages; the others keep a window.",
+    ),
     "hub": Setting("string", None, "WebSub hub URL: advertised in feeds and pinged on change."),
     "icon": Setting("string", None, "Square icon for readers: URL or path below base_url."),
     "logo": Setting("string", None, "Wide logo for readers: URL or path below base_url."),
@@ -189,7 +194,7 @@ def load_site(
     limit = values.get("removal_limit")
     if isinstance(limit, int) and not 0 <= limit <= 100:
         fail("removal_limit", "must be a percentage from 0 to 100 (write removal_limit = 50)")
-    for key, allowed in (("formats", FORMATS), ("feeds", FEED_KINDS)):
+    for key, allowed in (("formats", FORMATS), ("feeds", FEED_KINDS), ("archives", FEED_KINDS)):
         for item in values.get(key) or []:
             if item not in allowed:
                 fail(key, f"has '{item}', which is not one of {', '.join(allowed)}")
@@ -235,6 +240,7 @@ def load_site(
         feed_max_bytes=values["feed_max_bytes"],
         formats=tuple(dict.fromkeys(values["formats"])),
         feeds=tuple(dict.fromkeys(values["feeds"])),
+        archives=tuple(dict.fromkeys(values["archives"])),
         hub=hub,
         icon=values["icon"],
         logo=values["logo"],

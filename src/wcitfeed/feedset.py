@@ -50,6 +50,7 @@ class LogicalFeed:
     feed_id: str
     home_url: str
     posts: tuple[Post, ...]
+    kind: str = "site"
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,9 @@ def logical_feeds(site: Site, posts: Sequence[Post]) -> list[LogicalFeed]:
     site_id = site.feed_id or site.base_url
     feeds: list[LogicalFeed] = []
     if "site" in site.feeds:
-        feeds.append(LogicalFeed("", site.title, SITE_GROUP, site_id, site.base_url, ordered))
+        feeds.append(
+            LogicalFeed("", site.title, SITE_GROUP, site_id, site.base_url, ordered, "site")
+        )
     if "categories" in site.feeds:
         keys = [k for k, _ in site.categories]
         keys += sorted({p.category for p in ordered if p.category} - set(keys))
@@ -96,6 +99,7 @@ def logical_feeds(site: Site, posts: Sequence[Post]) -> list[LogicalFeed]:
                         site.url(prefix),
                         f"{site.base_url}#{slugify(key)}",
                         entries,
+                        "categories",
                     )
                 )
     if "tags" in site.feeds:
@@ -116,6 +120,7 @@ def logical_feeds(site: Site, posts: Sequence[Post]) -> list[LogicalFeed]:
                     site.url(prefix),
                     site.base_url,
                     tuple(by_tag[slug]),
+                    "tags",
                 )
             )
     return feeds
@@ -139,6 +144,27 @@ def plan_documents(site: Site, feed: LogicalFeed) -> list[DocPlan]:
     """Cut one logical feed into its archive pages and live document, in every format."""
     size = site.feed_limit
     total = len(feed.posts)
+    if feed.kind not in site.archives:
+        # A window: the newest entries only, as most feed readers expect of a tag's feed.
+        newest = feed.posts[:size] if size else feed.posts
+        return [
+            DocPlan(
+                feed.prefix + FILE_NAMES[fmt],
+                fmt,
+                feed.title,
+                site.subtitle,
+                feed.feed_id,
+                feed.home_url,
+                tuple((f, site.url(feed.prefix + name)) for f, name in FILE_NAMES.items()),
+                newest,
+                None,
+                None,
+                live=True,
+                must_keep=min(total, 1),
+                total=total,
+            )
+            for fmt in site.formats
+        ]
     pages = (total - 1) // size if size and total > size else 0
     oldest_first = feed.posts[::-1]
 

@@ -53,6 +53,7 @@ class Site:
     max_post_bytes: int
     source: Path | None
     removal_limit: int = 50
+    archives: tuple[str, ...] = ("site", "categories")
 
     def category_label(self, key: str | None) -> str:
         """Return the human name of a category key (the key itself when none is set)."""

@@ -269,8 +269,13 @@ def write_if_changed(path: Path, data: bytes) -> bool:
 
 
 def _inside(root: Path, rel: str) -> Path:
-    target = (root / rel).resolve()
-    if not target.is_relative_to(root.resolve()):
+    """Return ``root / rel``, refusing a path that could lead out of ``root``.
+
+    Checked on the string (no '..', no absolute path, no empty part) rather than with
+    resolve(), which asks the file system once per file.
+    """
+    parts = rel.split("/")
+    if rel.startswith("/") or any(part in ("", ".", "..") for part in parts) or "\0" in rel:
         raise ValueError(f"refusing to write outside the output folder: {rel}")
     return root / rel
 

@@ -28,7 +28,7 @@ from wcitfeed.cache import (
     store_cache,
 )
 from wcitfeed.config import load_site
-from wcitfeed.content import Source, load_posts, scan_sources
+from wcitfeed.content import Loaded, Source, load_posts, scan_sources
 from wcitfeed.errors import EnvironmentProblem, Refused, WcitfeedError
 from wcitfeed.ledger import (
     Ledger,
@@ -40,8 +40,9 @@ from wcitfeed.ledger import (
     record_publication,
     withdrawal,
 )
-from wcitfeed.model import Site, published
+from wcitfeed.model import Post, Site, published
 from wcitfeed.output import (
+    OutputState,
     OutputSync,
     Planned,
     WriteReport,
@@ -52,7 +53,7 @@ from wcitfeed.output import (
 )
 
 if TYPE_CHECKING:
-    from wcitfeed.plan import Maker
+    from wcitfeed.plan import Job, Maker
 
 LOCK_FILE = "build.lock"
 # Files made at once: a slice's bytes are held in memory until it is staged. A feed
@@ -167,32 +168,15 @@ def environment_problem(exc: OSError) -> EnvironmentProblem:
 
 
 def _build_locked(site: Site, options: Options) -> BuildResult:
+    """Load, decide, plan, make and publish, persist, announce: each a step below."""
     now = options.now.astimezone(site.timezone).replace(microsecond=0)
     stamp = fingerprint(site.source, site.templates_dir)
     sources, assets = scan_sources(site)
-    inputs = _inputs_signature(sources, assets, site.ledger)
-    # The no-change path reads only the small summary, never the whole cache.
-    quick = read_quick(site.cache_dir, stamp) if options.write else None
-    if (
-        quick is not None
-        and not (site.cache_dir / WRITING).exists()  # a killed build has cleaning up to do
-        and quick.inputs == inputs
-        and (quick.next_due is None or now < quick.next_due)
-        and stat_digest(site.output_dir, quick.outputs) == quick.digest
-    ):
-        return BuildResult(site, posts=quick.posts, files=len(quick.outputs), skipped=True)
+    unchanged = _unchanged(site, options, stamp, sources, assets, now)
+    if unchanged is not None:
+        return unchanged
     cache = read_cache(site.cache_dir, stamp) if options.write else BuildCache()
-
-    loaded = load_posts(site, sources, cache.posts, skip_invalid=options.skip_invalid)
-    before = read_ledger(site.ledger)
-    if options.write and site.ledger is not None and not options.trust_clock:
-        _check_clock(site.ledger, before, now)
-    posts, after = apply_ledger(loaded.posts, before, now)
-    live = published(posts, now, drafts=options.preview is not None)
-    after = record_publication(after, live, now)
-    if options.write and site.ledger is not None and not options.allow_removals:
-        _check_withdrawal(site, withdrawal(before, after))
-    due = [p.date for p in posts if not p.draft and p.date > now]
+    decision = _decide(site, options, cache, sources, now)
 
     # Rendering and feed modules are imported here, not at the top: a build with nothing to
     # do stops before this point and never pays for importing them.
@@ -202,29 +186,103 @@ def _build_locked(site: Site, options: Options) -> BuildResult:
         discard_cache(site.cache_dir)
     store = EntryStore(site.cache_dir, stamp) if options.write else None
     planned, jobs, maker = plan_outputs(
-        site, stamp, live, assets, loaded.bodies, store.path if store else None
+        site, stamp, decision.live, assets, decision.loaded.bodies, store.path if store else None
     )
     if options.on_plan is not None:
         options.on_plan(len(planned))
-    if not options.write:
+    warnings = [*cache.warnings, *decision.loaded.warnings]
+    if store is None:
         for item in planned:
             item.make()
         return BuildResult(
             site,
-            len(live),
+            len(decision.live),
             files=len(planned),
-            warnings=[*loaded.warnings, *maker.warnings],
-            invalid=loaded.invalid,
+            warnings=[*warnings, *maker.warnings],
+            invalid=decision.loaded.invalid,
         )
 
     # The ledger goes first: publication and ledger are one decision. A build killed after
     # this point makes, next time, the very output this one would have (the ledger already
     # holds each edit's time); a build killed before it has published nothing.
-    if site.ledger is not None and (after or site.ledger.exists()):
-        write_if_changed(site.ledger, encode_ledger(after))
+    if site.ledger is not None and (decision.ledger or site.ledger.exists()):
+        write_if_changed(site.ledger, encode_ledger(decision.ledger))
+    report, state = _publish(site, options, cache, planned, jobs, maker, store)
+    _persist(site, stamp, cache, decision, sources, assets, state)
+    result = BuildResult(
+        site,
+        len(decision.live),
+        report,
+        len(planned),
+        warnings=[*warnings, *maker.warnings],
+        invalid=decision.loaded.invalid,
+    )
+    _announce(site, report, jobs, result)
+    return result
 
-    # Stale files are made in slices, on every core, and staged as each slice is done, so
-    # a cold build holds one slice of output in memory, not all of it.
+
+def _unchanged(
+    site: Site,
+    options: Options,
+    stamp: str,
+    sources: list[Source],
+    assets: list[Source],
+    now: datetime,
+) -> BuildResult | None:
+    """Return the result of a build with nothing to do, from the cache's small summary
+    alone (input signature, due date, outputs and their stat), or None."""
+    quick = read_quick(site.cache_dir, stamp) if options.write else None
+    if (
+        quick is not None
+        and not (site.cache_dir / WRITING).exists()  # a killed build has cleaning up to do
+        and quick.inputs == _inputs_signature(sources, assets, site.ledger)
+        and (quick.next_due is None or now < quick.next_due)
+        and stat_digest(site.output_dir, quick.outputs) == quick.digest
+    ):
+        return BuildResult(site, posts=quick.posts, files=len(quick.outputs), skipped=True)
+    return None
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What this build publishes: the checked posts, the live ones, the ledger as it will
+    be, and the next time a scheduled post falls due."""
+
+    loaded: Loaded
+    live: list[Post]
+    ledger: Ledger
+    next_due: datetime | None
+
+
+def _decide(
+    site: Site, options: Options, cache: BuildCache, sources: list[Source], now: datetime
+) -> Decision:
+    """Load the posts and apply the ledger; refuse a wrong clock or a mass withdrawal."""
+    loaded = load_posts(site, sources, cache.posts, skip_invalid=options.skip_invalid)
+    before = read_ledger(site.ledger)
+    guarded = options.write and site.ledger is not None
+    if guarded and site.ledger is not None and not options.trust_clock:
+        _check_clock(site.ledger, before, now)
+    posts, after = apply_ledger(loaded.posts, before, now)
+    live = published(posts, now, drafts=options.preview is not None)
+    after = record_publication(after, live, now)
+    if guarded and not options.allow_removals:
+        _check_withdrawal(site, withdrawal(before, after))
+    due = min((p.date for p in posts if not p.draft and p.date > now), default=None)
+    return Decision(loaded, live, after, due)
+
+
+def _publish(
+    site: Site,
+    options: Options,
+    cache: BuildCache,
+    planned: list[Planned],
+    jobs: dict[str, Job],
+    maker: Maker,
+    store: EntryStore,
+) -> tuple[WriteReport, OutputState]:
+    """Make the stale files, on every core, in slices staged as each is done (so a cold
+    build holds one slice in memory, not the site), then publish them all at once."""
     stale = {item.path for item in planned if cache.outputs.get(item.path, ("",))[0] != item.key}
     # A marker that outlives a killed build: only then are there temporaries to look for
     # (in the output tree, the cache folder and beside the ledger).
@@ -236,14 +294,13 @@ def _build_locked(site: Site, options: Options) -> BuildResult:
             remove_temporaries(folder)
     syncer = OutputSync(site.output_dir, cache.outputs, options.progress)
     writing.touch()
-    assert store is not None
     try:
         done = _make_posts(planned, stale, jobs, maker, store, syncer)
         rest = [item for item in planned if item.path not in done]
         for piece in _slices(rest, stale, jobs):
             maker.make_in_parallel([(i.path, jobs[i.path]) for i in piece if i.path in stale])
             syncer.sync(piece)
-        report, state = syncer.finish()
+        published_files = syncer.finish()
         store.keep_only(set(maker.context.keys.values()))
     except BaseException:
         syncer.abort()
@@ -251,43 +308,48 @@ def _build_locked(site: Site, options: Options) -> BuildResult:
     finally:
         maker.close()
         store.close()
+    return published_files
 
+
+def _persist(
+    site: Site,
+    stamp: str,
+    cache: BuildCache,
+    decision: Decision,
+    sources: list[Source],
+    assets: list[Source],
+    state: OutputState,
+) -> None:
+    """Record what this build read and wrote, so the next one redoes only what changed."""
     by_file = {s.file: s for s in sources}
     checked = {}
-    for post in loaded.posts:
+    for post in decision.loaded.posts:
         source = by_file[str(post.source)]
         checked[source.rel] = (source.mtime_ns, source.size, post)
     new_cache = BuildCache(
         fingerprint=stamp,
         # With invalid posts left out, the next build must look again, not skip.
-        inputs="" if loaded.invalid else _inputs_signature(sources, assets, site.ledger),
-        next_due=min(due, default=None),
+        inputs="" if decision.loaded.invalid else _inputs_signature(sources, assets, site.ledger),
+        next_due=decision.next_due,
         posts=checked,
         outputs=state,
-        published=len(live),
+        published=len(decision.live),
     )
     store_cache(site.cache_dir, cache, new_cache)
-    writing.unlink(missing_ok=True)
+    (site.cache_dir / WRITING).unlink(missing_ok=True)
 
-    result = BuildResult(
-        site,
-        len(live),
-        report,
-        len(planned),
-        warnings=[*cache.warnings, *loaded.warnings, *maker.warnings],
-        invalid=loaded.invalid,
-    )
-    if site.hub:
-        from wcitfeed.websub import ping_hub
 
-        # The plan knows which documents are live feeds; archive pages are never subscribed.
-        changed = [
-            site.url(p) for p in report.written if jobs[p][0] == "document" and jobs[p][1].live
-        ]
-        if changed:
-            result.warnings += ping_hub(site.hub, changed)
-            result.pinged = tuple(changed)
-    return result
+def _announce(site: Site, report: WriteReport, jobs: dict[str, Job], result: BuildResult) -> None:
+    """Ping the WebSub hub once for each live feed whose bytes changed."""
+    if not site.hub:
+        return
+    from wcitfeed.websub import ping_hub
+
+    # The plan knows which documents are live feeds; archive pages are never subscribed.
+    changed = [site.url(p) for p in report.written if jobs[p].live_feed]
+    if changed:
+        result.warnings += ping_hub(site.hub, changed)
+        result.pinged = tuple(changed)
 
 
 # Posts rendered at once: their own files wait in memory until they are staged.
@@ -297,7 +359,7 @@ SLICE_POSTS = 400
 def _make_posts(
     planned: list[Planned],
     stale: set[str],
-    jobs: dict[str, Any],
+    jobs: dict[str, Job],
     maker: Maker,
     store: EntryStore,
     syncer: OutputSync,
@@ -310,14 +372,15 @@ def _make_posts(
     from wcitfeed.plan import POST_KINDS
 
     own: dict[Path, list[Planned]] = {}
+    posts: dict[Path, Post] = {}
     for item in planned:
-        kind, arg = jobs[item.path]
-        if kind in POST_KINDS:
-            own.setdefault(arg.source, []).append(item)
+        job = jobs[item.path]
+        if job.kind in POST_KINDS and job.post is not None:
+            own.setdefault(job.post.source, []).append(item)
+            posts[job.post.source] = job.post
     known = store.known()
-    posts = {jobs[items[0].path][1].source: jobs[items[0].path][1] for items in own.values()}
     work = [
-        (post, [(i.path, jobs[i.path][0]) for i in own[source] if i.path in stale])
+        (post, [(i.path, jobs[i.path].kind) for i in own[source] if i.path in stale])
         for source, post in posts.items()
         if maker.context.keys[source] not in known or any(i.path in stale for i in own[source])
     ]
@@ -334,13 +397,15 @@ def _make_posts(
     return done
 
 
-def _slices(planned: list[Any], stale: set[str], jobs: dict[str, Any]) -> Iterator[list[Any]]:
+def _slices(
+    planned: list[Planned], stale: set[str], jobs: dict[str, Job]
+) -> Iterator[list[Planned]]:
     """Cut the plan into slices of at most SLICE files and SLICE_DOCUMENTS stale documents."""
-    piece: list[Any] = []
+    piece: list[Planned] = []
     documents = 0
     for item in planned:
         piece.append(item)
-        if item.path in stale and jobs[item.path][0] == "document":
+        if item.path in stale and jobs[item.path].kind == "document":
             documents += 1
         if len(piece) >= SLICE or documents >= SLICE_DOCUMENTS:
             yield piece

@@ -18,7 +18,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Literal
 
 import jinja2
 
@@ -35,12 +35,30 @@ PARALLEL_THRESHOLD = 300
 PARALLEL_POSTS = 100
 # Rendered posts kept at once; enough for every document of a feed limit of 200.
 MEMO_SIZE = 1000
-PARALLEL_KINDS = ("fragment", "page", "email", "document")
+PARALLEL_KINDS: tuple[JobKind, ...] = ("fragment", "page", "email", "document")
 # The stored form of a post's fragment, beside its entries in each feed format.
 FRAGMENT = "fragment"
 # The files each post has of its own, made when the post is rendered.
-POST_KINDS = ("fragment", "email", "page")
-Job = tuple[str, Any]
+POST_KINDS: tuple[JobKind, ...] = ("fragment", "email", "page")
+JobKind = Literal["fragment", "email", "page", "index", "document", "constant", "asset"]
+
+
+@dataclass(frozen=True)
+class Job:
+    """How to make one output file: its kind and what that kind is made from."""
+
+    kind: JobKind
+    post: Post | None = None
+    document: feedset.DocPlan | None = None
+    data: bytes = b""
+    source: str = ""
+
+    @property
+    def live_feed(self) -> bool:
+        """Say whether this makes a live feed document (the ones a hub announces)."""
+        return self.document is not None and self.document.live
+
+
 SectionPlan = tuple[str, str, tuple[Post, ...], tuple[Post, ...]]
 
 
@@ -132,9 +150,9 @@ class Maker:
             self.entries[(post.source, fmt)] = cached
         return cached[1]
 
-    def render_post_outputs(self, post: Post, paths: Sequence[tuple[str, str]]) -> PostMade:
+    def render_post_outputs(self, post: Post, paths: Sequence[tuple[str, JobKind]]) -> PostMade:
         """Render a post once: make its own files (``paths``: path, kind) and its entries."""
-        files = {path: self.make(path, (kind, post)) for path, kind in paths}
+        files = {path: self.make(path, Job(kind, post)) for path, kind in paths}
         key = self.context.keys[post.source]
         entries = [(key, fmt, self.entry(post, fmt)) for fmt in self.context.site.formats]
         # The updates page shows the newest posts' fragments: kept with the entries.
@@ -146,7 +164,9 @@ class Maker:
             self.entries.pop((post.source, fmt), None)
         return PostMade(files, entries)
 
-    def render_posts(self, work: Sequence[tuple[Post, list[tuple[str, str]]]]) -> list[PostMade]:
+    def render_posts(
+        self, work: Sequence[tuple[Post, list[tuple[str, JobKind]]]]
+    ) -> list[PostMade]:
         """Render each post once, on every core when there are many."""
         cores = os.cpu_count() or 1
         if len(work) < PARALLEL_POSTS or cores < 2:
@@ -173,40 +193,40 @@ class Maker:
         """Make one file's bytes (or hand over those a worker made already)."""
         if path in self.ready:
             return self.ready.pop(path)
-        kind, arg = job
         site, templates = self.context.site, self.templates
-        if kind == "fragment":
-            return self.fragment(arg).encode("utf-8")
-        if kind == "page":
-            return render.render_post_page(
-                site, self.fragment(arg), arg, templates, self.context.site_links
-            )
-        if kind == "email":
-            if self._css is None:
-                self._css = mail.email_css(site, templates)
-            return mail.email_fragment(self.fragment(arg), self._css).encode("utf-8")
-        if kind == "index":
+        if job.kind == "index":
             return render.render_index(
                 site, self.context.sections, templates, self.context.site_links, self.fragment
             )
-        if kind == "document":
-            data, found = feedset.make_document(site, arg, self.entry)
+        if job.kind == "document":
+            assert job.document is not None
+            data, found = feedset.make_document(site, job.document, self.entry)
             self.warnings.extend(found)
             return data
-        if kind == "constant":
-            return bytes(arg)
-        if kind == "asset":
-            return Path(arg).read_bytes()
-        raise ValueError(f"unknown job {kind}")
+        if job.kind == "constant":
+            return job.data
+        if job.kind == "asset":
+            return Path(job.source).read_bytes()
+        assert job.post is not None
+        fragment = self.fragment(job.post)
+        if job.kind == "fragment":
+            return fragment.encode("utf-8")
+        if job.kind == "page":
+            return render.render_post_page(
+                site, fragment, job.post, templates, self.context.site_links
+            )
+        if self._css is None:
+            self._css = mail.email_css(site, templates)
+        return mail.email_fragment(fragment, self._css).encode("utf-8")
 
     def make_in_parallel(self, jobs: Sequence[tuple[str, Job]]) -> None:
         """Make many files on every core; the results wait in ``ready`` for ``make``."""
-        parallel = [(path, job) for path, job in jobs if job[0] in PARALLEL_KINDS]
+        parallel = [(path, job) for path, job in jobs if job.kind in PARALLEL_KINDS]
         cores = os.cpu_count() or 1
         if len(parallel) < PARALLEL_THRESHOLD or cores < 2:
             return
         # Big feed documents first, so no worker is left with one at the end.
-        parallel.sort(key=lambda pj: -len(pj[1][1].posts) if pj[1][0] == "document" else 0)
+        parallel.sort(key=lambda pj: -len(pj[1].document.posts) if pj[1].document else 0)
         chunks = [parallel[i :: cores * 4] for i in range(cores * 4)]
         for results, warnings in self._pool().map(_worker_make, chunks):
             self.ready.update(results)
@@ -267,27 +287,28 @@ def plan_outputs(
     jobs: list[tuple[str, str, Job]] = []
     for asset in assets:
         jobs.append(
-            (asset.rel, key("asset", asset.mtime_ns, asset.size), ("asset", str(asset.path)))
+            (asset.rel, key("asset", asset.mtime_ns, asset.size), Job("asset", source=asset.file))
         )
     for post in posts:
         own = digests[post.source]
-        jobs.append((f"fragments/{post.slug}.html", key("fragment", own), ("fragment", post)))
-        jobs.append((f"email/{post.slug}.html", key("email", own), ("email", post)))
-        jobs.append(
-            (f"{render.post_path(post)}index.html", key("page", own, links_digest), ("page", post))
-        )
+        page = f"{render.post_path(post)}index.html"
+        jobs.append((f"fragments/{post.slug}.html", key("fragment", own), Job("fragment", post)))
+        jobs.append((f"email/{post.slug}.html", key("email", own), Job("email", post)))
+        jobs.append((page, key("page", own, links_digest), Job("page", post)))
     index_key = key(
         "index",
         links_digest,
         [(k, label, keys_of(full), keys_of(older)) for k, label, full, older in sections],
     )
-    jobs.append(("index.html", index_key, ("index", None)))
+    jobs.append(("index.html", index_key, Job("index")))
     for path, data in render.render_feed_pages(site, links, site_links, maker.templates).items():
-        jobs.append((path, key(path, data), ("constant", data)))
+        jobs.append((path, key(path, data), Job("constant", data=data)))
     for feed in feeds:
         for plan in feedset.plan_documents(site, feed):
             shape = dataclasses.replace(plan, posts=())
-            jobs.append((plan.path, key(shape, keys_of(plan.posts)), ("document", plan)))
+            jobs.append(
+                (plan.path, key(shape, keys_of(plan.posts)), Job("document", document=plan))
+            )
     planned = [Planned(path, k, partial(maker.make, path, job)) for path, k, job in jobs]
     return planned, {path: job for path, _, job in jobs}, maker
 
@@ -339,7 +360,7 @@ def _worker_make(
 
 
 def _worker_posts(
-    work: list[tuple[Post, list[tuple[str, str]]]],
+    work: list[tuple[Post, list[tuple[str, JobKind]]]],
 ) -> tuple[list[PostMade], list[WcitfeedError]]:
     maker = _WORKER["maker"]
     maker.warnings = []
