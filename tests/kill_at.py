@@ -3,8 +3,9 @@
 Usage: python -m tests.kill_at N [build options...]   (N = 0: never; print the step count)
 
 The steps are the calls a kill can fall between: each staged file, each rename, each
-removal, and the cache store. Killing at step N for every N is deterministic, unlike a
-kill after a random sleep, and reaches the moments between ledger and output too.
+removal, the cache store, and the writes inside the cache's transactions. Killing at step
+N for every N is deterministic, unlike a kill after a random sleep, and reaches the
+moments between ledger and output too.
 """
 
 from __future__ import annotations
@@ -37,6 +38,10 @@ def run_build(kill_at: int, args: list[str]) -> None:
     os.unlink = counted(os.unlink, kill_at)  # type: ignore[assignment]
     output._Batch.stage = counted(output._Batch.stage, kill_at)  # type: ignore[method-assign]
     pipeline.store_cache = counted(cache.store_cache, kill_at)  # type: ignore[attr-defined]
+    # Inside the cache's transactions: a kill there must leave a cache the next build
+    # accepts or rebuilds, never one that gives a wrong output.
+    cache._store_rows = counted(cache._store_rows, kill_at)  # type: ignore[attr-defined]
+    cache.EntryStore.put = counted(cache.EntryStore.put, kill_at)  # type: ignore[method-assign]
     try:
         main(["build", *args])
     finally:

@@ -12,6 +12,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 MANIFEST = ".wcitfeed-manifest.json"
 _TMP_PREFIX = ".wcitfeed-tmp-"
@@ -31,10 +32,14 @@ class WriteReport:
         return bool(self.written or self.removed)
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so a reader sees the old file or the new one, never a part."""
+def write_atomic(path: Path, data: bytes, staging: Path | None = None) -> None:
+    """Write ``data`` to ``path`` so a reader sees the old file or the new one, never a part.
+
+    The temporary file goes in ``staging`` when given (a folder on the same file system,
+    outside a published tree), else beside ``path``.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=_TMP_PREFIX, dir=path.parent)
+    fd, name = tempfile.mkstemp(prefix=_TMP_PREFIX, dir=staging or path.parent)
     tmp = Path(name)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -122,6 +127,7 @@ class OutputSync:
             assert info is not None
             self.state[rel] = (self.keys[rel], *info)
         removed = _remove_unlisted(self.root, set(self.keys))
+        remove_staging(self.root)
         report = WriteReport(tuple(self.written), tuple(self.unchanged), tuple(removed))
         return report, self.state
 
@@ -130,34 +136,49 @@ class _Batch:
     """Many atomic writes with one flush to disk instead of one per file.
 
     Every file is written to a staging folder beside the output folder (on the same file
-    system, so a rename can move it in), never inside the published tree; then one
-    flush of that file system makes all their bytes durable, and only then does each
-    rename replace its target. A kill at any moment leaves each target either old or new,
-    never partial, and no temporary file among the published ones; the next build removes
-    the staging folder a killed one left. When the staging folder would be on another file
-    system (the output folder is a mount point) or cannot be made, files are staged
-    beside their targets instead, and a failing build removes them itself.
+    system, so a rename can move it in), never inside the published tree; then one flush
+    of that file system makes all their bytes durable, and only then are they published.
+    Into an empty output folder (a cold build) the staging folder is laid out as the tree
+    itself and published with one rename; otherwise each file's rename replaces its
+    target. A kill at any moment leaves each target either old or new, never partial, and
+    no temporary file among the published ones; the next build removes the staging folder
+    a killed one left. When the staging folder would be on another file system (the output
+    folder is a mount point) or cannot be made, files are staged beside their targets
+    instead, and a failing build removes them itself.
     """
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self.staging = staging_folder(root)
-        self.beside: bool | None = None
+        self.mode: Literal["tree", "staging", "beside"] | None = None
         self.staged: list[tuple[Path, Path]] = []
         self.folders: set[Path] = set()
 
+    def _choose_mode(self) -> Literal["tree", "staging", "beside"]:
+        self.root.mkdir(parents=True, exist_ok=True)
+        try:
+            self.staging.mkdir(exist_ok=True)
+            if self.staging.stat().st_dev != self.root.stat().st_dev:
+                return "beside"  # the output folder is a mount point
+        except OSError:  # the output folder's parent is not ours to write
+            return "beside"
+        return "tree" if not any(self.root.iterdir()) else "staging"
+
     def stage(self, target: Path, data: bytes) -> None:
-        if self.beside is None:
-            self.root.mkdir(parents=True, exist_ok=True)
-            try:
-                self.staging.mkdir(exist_ok=True)
-                self.beside = self.staging.stat().st_dev != self.root.stat().st_dev
-            except OSError:  # the output folder's parent is not ours to write
-                self.beside = True
+        if self.mode is None:
+            self.mode = self._choose_mode()
+        if self.mode == "tree":
+            path = self.staging / target.relative_to(self.root)
+            if path.parent not in self.folders:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self.folders.add(path.parent)
+            self.staged.append((path, target))
+            path.write_bytes(data)
+            return
         if target.parent not in self.folders:
             target.parent.mkdir(parents=True, exist_ok=True)
             self.folders.add(target.parent)
-        folder = target.parent if self.beside else self.staging
+        folder = target.parent if self.mode == "beside" else self.staging
         fd, name = tempfile.mkstemp(prefix=_TMP_PREFIX, dir=folder)
         tmp = Path(name)
         self.staged.append((tmp, target))
@@ -166,7 +187,15 @@ class _Batch:
         tmp.chmod(0o644)
 
     def commit(self) -> None:
-        if self.staged:
+        if self.staged and self.mode == "tree":
+            _sync_file_system(self.root)
+            # The whole tree at once: the empty output folder is replaced by the staged one.
+            self.staging.chmod(self.root.stat().st_mode & 0o7777)
+            self.root.rmdir()
+            self.staging.rename(self.root)
+            _fsync_dir(self.root.parent)
+            self.staged.clear()
+        elif self.staged:
             _sync_file_system(self.root)
             for tmp, target in self.staged:
                 tmp.replace(target)
@@ -256,7 +285,16 @@ def _remove_unlisted(root: Path, produced: set[str]) -> list[str]:
     for rel in removed:
         with contextlib.suppress(FileNotFoundError):
             _inside(root, rel).unlink()
-    write_if_changed(root / MANIFEST, json.dumps(sorted(produced), indent=0).encode() + b"\n")
+    listing = json.dumps(sorted(produced), indent=0).encode() + b"\n"
+    if not _same_bytes(root / MANIFEST, listing):
+        # Staged outside the published tree like every other file of the build.
+        staging = staging_folder(root)
+        try:
+            staging.mkdir(exist_ok=True)
+            same = staging.stat().st_dev == root.stat().st_dev
+        except OSError:
+            same = False
+        write_atomic(root / MANIFEST, listing, staging if same else None)
     return removed
 
 

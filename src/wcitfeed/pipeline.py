@@ -205,7 +205,7 @@ def _build_locked(site: Site, options: Options) -> BuildResult:
     # The ledger goes first: publication and ledger are one decision. A build killed after
     # this point makes, next time, the very output this one would have (the ledger already
     # holds each edit's time); a build killed before it has published nothing.
-    if site.ledger is not None and (decision.ledger or site.ledger.exists()):
+    if site.ledger is not None and decision.ledger_changed:
         write_if_changed(site.ledger, encode_ledger(decision.ledger))
     report, state = _publish(site, options, cache, planned, jobs, maker, store)
     _persist(site, stamp, cache, decision, sources, assets, state)
@@ -252,6 +252,7 @@ class Decision:
     live: list[Post]
     ledger: Ledger
     next_due: datetime | None
+    ledger_changed: bool
 
 
 def _decide(
@@ -269,7 +270,8 @@ def _decide(
     if guarded and not options.allow_removals:
         _check_withdrawal(site, withdrawal(before, after))
     due = min((p.date for p in posts if not p.draft and p.date > now), default=None)
-    return Decision(loaded, live, after, due)
+    missing = site.ledger is not None and bool(after) and not site.ledger.exists()
+    return Decision(loaded, live, after, due, after != before or missing)
 
 
 def _publish(
