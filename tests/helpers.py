@@ -3,6 +3,7 @@ and the shared feed checker."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -130,3 +131,12 @@ def snapshot_with_times(root: Path) -> dict[str, tuple[bytes, int]]:
         for p in sorted(root.rglob("*"))
         if p.is_file()
     }
+
+
+def with_own_templates(config: Path) -> Path:
+    """Give a generated site a copy of the repository's templates to edit; return the folder."""
+    templates = config.parent / "templates"
+    shutil.copytree(REPO / "templates", templates)
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace(str(REPO / "templates"), "templates"), encoding="utf-8")
+    return templates

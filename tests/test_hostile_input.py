@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from tests.helpers import make_generated_site, published_state
+from tests.helpers import make_generated_site, published_state, with_own_templates
 from wcitfeed.cli import main
 
 POST = (
@@ -77,19 +77,11 @@ def test_an_impossible_unquoted_publication_date_is_located(tmp_path: Path) -> N
 
 def test_a_template_cannot_run_commands(tmp_path: Path) -> None:
     config = make_generated_site(tmp_path, 2)
-    templates = tmp_path / "templates"
-    templates.mkdir()
-    repo_templates = Path(__file__).resolve().parent.parent / "templates"
-    for template in repo_templates.iterdir():
-        (templates / template.name).write_bytes(template.read_bytes())
+    templates = with_own_templates(config)
     marker = tmp_path / "ran"
     attack = "{{ cycler.__init__.__globals__.os.popen('touch " + str(marker) + "').read() }}\n"
     fragment = templates / "fragment.html"
     fragment.write_text(attack + fragment.read_text(encoding="utf-8"), encoding="utf-8")
-    text = config.read_text(encoding="utf-8").replace(
-        f'templates = "{repo_templates}"', 'templates = "templates"'
-    )
-    config.write_text(text, encoding="utf-8")
     result = run("build", "--config", config, "--now", "2013-01-01")
     assert_refused(result, 1, "templates/fragment.html:1: template error: ", "unsafe")
     assert not marker.exists()
@@ -98,19 +90,8 @@ def test_a_template_cannot_run_commands(tmp_path: Path) -> None:
 
 def test_a_template_runtime_error_is_located(tmp_path: Path) -> None:
     config = make_generated_site(tmp_path, 1)
-    templates = tmp_path / "templates"
-    templates.mkdir()
-    repo_templates = Path(__file__).resolve().parent.parent / "templates"
-    for template in repo_templates.iterdir():
-        (templates / template.name).write_bytes(template.read_bytes())
-    page = templates / "post.html"
+    page = with_own_templates(config) / "post.html"
     page.write_text("\n{{ 1 // 0 }}\n" + page.read_text(encoding="utf-8"), encoding="utf-8")
-    config.write_text(
-        config.read_text(encoding="utf-8").replace(
-            f'templates = "{repo_templates}"', 'templates = "templates"'
-        ),
-        encoding="utf-8",
-    )
     result = run("build", "--config", config, "--now", "2013-01-01")
     assert_refused(result, 1, "templates/post.html:2: template error: ZeroDivisionError")
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import signal
 import subprocess
 import sys
@@ -19,7 +18,12 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from tests.conftest import REPO, SHARED
-from tests.helpers import make_generated_site, published_state, write_generated_post
+from tests.helpers import (
+    make_generated_site,
+    published_state,
+    with_own_templates,
+    write_generated_post,
+)
 from wcitfeed.cli import main
 
 ATOM_SCHEMA = etree.RelaxNG(etree.parse(str(SHARED / "tools/schemas/atom.rng")))
@@ -206,9 +210,7 @@ def test_a_kill_at_any_step_ends_as_an_unkilled_build(tmp_path: Path) -> None:
 
     def site_before_change(root: Path) -> Path:
         config = make_generated_site(root / "site", 30)
-        templates = root / "site/templates"
-        shutil.copytree(REPO / "templates", templates)
-        config.write_text(config.read_text().replace(str(REPO / "templates"), "templates"))
+        templates = with_own_templates(config)
         assert kill_at(0, config, t0).returncode == 0
         # The change: a template every file shows, an edited post, a deleted one, a new one.
         entry = templates / "entry.html"

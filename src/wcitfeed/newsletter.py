@@ -74,40 +74,24 @@ def read_state(path: Path) -> SentState:
     if not isinstance(data, dict):
         raise ContentError(f"the digest state must be an object like {example}", path=path, line=1)
     problems: list[WcitfeedError] = []
+
+    def fail(key: str, message: str) -> None:
+        line = json_key_line(text, key)
+        problems.append(ContentError(message, path=path, line=line, field=key[:80]))
+
     for key in data:
         if key not in ("sent", "last_sent"):
-            problems.append(
-                ContentError(
-                    "is not a digest state field (sent, last_sent)",
-                    path=path,
-                    line=json_key_line(text, key),
-                    field=str(key)[:80],
-                )
-            )
+            fail(str(key), "is not a digest state field (sent, last_sent)")
     sent = data.get("sent", [])
     if not isinstance(sent, list) or not all(isinstance(i, str) for i in sent):
-        problems.append(
-            ContentError(
-                "must be a list of post ids (strings)",
-                path=path,
-                line=json_key_line(text, "sent"),
-                field="sent",
-            )
-        )
+        fail("sent", "must be a list of post ids (strings)")
         sent = []
     last_sent = None
     if data.get("last_sent") is not None:
         try:
             last_sent = datetime.fromisoformat(data["last_sent"])
         except (TypeError, ValueError):
-            problems.append(
-                ContentError(
-                    "must be a date with offset such as 2012-12-14T22:00:00+04:00",
-                    path=path,
-                    line=json_key_line(text, "last_sent"),
-                    field="last_sent",
-                )
-            )
+            fail("last_sent", "must be a date with offset such as 2012-12-14T22:00:00+04:00")
     if problems:
         raise Problems(problems)
     return SentState(tuple(sent), last_sent)
