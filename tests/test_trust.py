@@ -276,3 +276,16 @@ def test_a_cache_made_of_garbage_or_a_pickle_is_never_run(
     assert not marker.exists()
     assert "the build cache does not verify" in result.output
     assert snapshot(tmp_path / "output") == expected
+
+
+def test_a_cache_from_a_first_build_killed_early_is_no_cause_for_alarm(
+    tmp_path: Path, run_cli: Callable[..., Result]
+) -> None:
+    make_generated_site(tmp_path, 2)
+    # What a first build killed after storing some entries leaves: entries, no summary.
+    folder = tmp_path / ".wcitfeed-cache"
+    cache.EntryStore(folder, "an earlier build").close()
+    result = build(run_cli, tmp_path, T0)
+    assert result.exit_code == 0
+    assert "Warning" not in result.output
+    assert (tmp_path / "output/atom.xml").is_file()

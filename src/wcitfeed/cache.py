@@ -108,6 +108,13 @@ def _connect(folder: Path, *, create: bool) -> Iterator[sqlite3.Connection | Non
 
 
 def _summary(connection: sqlite3.Connection) -> dict[str, str]:
+    """Return the summary values; none when no build has stored its summary yet (a first
+    build killed after storing entries, say: nothing is wrong, there is just no cache)."""
+    tables = connection.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'summary'"
+    ).fetchall()
+    if not tables:
+        return {}
     rows = connection.execute("SELECT name, value FROM summary").fetchall()
     return {str(name): str(value) for name, value in rows}
 
