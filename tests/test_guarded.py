@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import feedparser
+import lxml.etree
 import lxml.html
 import pytest
 from click.testing import Result
@@ -176,3 +177,20 @@ def test_archive_pages_are_never_announced_to_the_hub(
         )
     finally:
         hub.server.shutdown()
+
+
+def test_one_picture_is_media_content_in_the_item_not_a_group(
+    tmp_path: Path, run_cli: Callable[..., Result]
+) -> None:
+    post = GOOD.replace("Body.\n", "![Map](pics/map.png)\n\nBody.\n")
+    config = make_site(tmp_path, {"periodic/pic.md": post, "periodic/pics/map.png": b"\x89PNG"})
+    assert run_cli("build", "--config", config).exit_code == 0
+    media = "{http://search.yahoo.com/mrss/}"
+    item = lxml.etree.parse(str(tmp_path / "output/rss.xml")).find("channel/item")
+    assert item is not None
+    # W3C: "media:group must have multiple media:content children".
+    assert item.find(f"{media}group") is None
+    content = item.find(f"{media}content")
+    assert content is not None
+    assert content.get("url") == "https://example.org/periodic/pics/map.png"
+    assert item.find(f"{media}thumbnail") is not None

@@ -223,8 +223,10 @@ def _entry(fe: FeedEntry, site: Site, item: RenderedPost, *, rss: bool) -> None:
                 content["type"] = image.media_type
             if image.length is not None:
                 content["fileSize"] = str(image.length)
-            fe.media.content(content)
-            fe.media.thumbnail({"url": image.url})
+            # One picture: media:content and media:thumbnail directly in the item (a
+            # media:group must hold several media:content, says the W3C validator).
+            fe.media.content(content, group=None)
+            fe.media.thumbnail({"url": image.url}, group=None)
 
 
 def _author(author: Author) -> dict[str, str]:
