@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from collections.abc import Callable
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import Result
 
-from tests.helpers import snapshot_with_times
+from tests.helpers import make_generated_site, snapshot_with_times
 from wcitfeed import __version__
 from wcitfeed.cli import main
 
@@ -151,3 +152,30 @@ def test_check_writes_nothing(site_copy: Path, run_cli: Callable[..., Result]) -
     assert result.exit_code == 0
     assert result.output.startswith("OK: 6 posts")
     assert not (site_copy / "output").exists()
+
+
+def test_small_things_a_user_trips_on(
+    site_copy: Path, run_cli: Callable[..., Result], tmp_path: Path
+) -> None:
+    config = site_copy / "wcitfeed.toml"
+    both = run_cli("build", "--config", config, "-q", "-v")
+    assert both.exit_code == 2
+    assert "choose one" in both.output
+
+    one = make_generated_site(tmp_path / "one", 1)
+    assert run_cli("build", "--config", one, "--now", "2013-01-01").output.startswith(
+        "Built 1 post into "
+    )
+    assert run_cli("check", "--config", one, "--now", "2013-01-01").output.startswith(
+        "OK: 1 post, "
+    )
+
+    # A script reading --json gets JSON when the build fails too, with the exit code.
+    (site_copy / "content/periodic/broken.md").write_text("---\ntitle: [unclosed\n---\nx\n")
+    failed = run_cli("build", "--config", config, "--json")
+    assert failed.exit_code == 1
+    report = json.loads(failed.output)
+    assert report["ok"] is False
+    assert report["exit"] == 1
+    assert report["problems"][0]["path"].endswith("broken.md")
+    assert "front matter is not valid YAML" in report["problems"][0]["message"]

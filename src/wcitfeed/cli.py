@@ -63,8 +63,8 @@ def _paths_options(func: Callable[..., Any]) -> Callable[..., Any]:
             help="Folder to write. [default: from settings, output/]",
         ),
         _now_option(
-            "Build as if it were this time (ISO 8601 with offset, or a date in UTC): decides "
-            "which scheduled posts are due and dates edits."
+            "Build as if it were this time, e.g. 2012-12-14T22:00:00+04:00 or 2012-12-14 "
+            "(UTC): decides which scheduled posts are due and dates edits."
         ),
     ]
     for option in reversed(options):
@@ -144,6 +144,8 @@ def build_command(
       wcitfeed build --output public/
       */5 * * * * cd /srv/wcit && wcitfeed build      # from cron
     """
+    if quiet and verbose:
+        raise click.UsageError("-q prints nothing but problems and -v lists every file: choose one")
     started = time.monotonic()
     show_progress = sys.stderr.isatty() and not (quiet or as_json)
     bar: Any = None
@@ -175,7 +177,9 @@ def build_command(
         on_wait=on_wait,
     )
     try:
-        result = _run(lambda: build(Paths(config, content, templates, output), options))
+        result = _run(
+            lambda: build(Paths(config, content, templates, output), options), as_json=as_json
+        )
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
@@ -185,6 +189,7 @@ def build_command(
         click.echo(
             json.dumps(
                 {
+                    "ok": True,
                     "changed": report.changed,
                     "posts": result.posts,
                     "written": list(report.written),
@@ -208,7 +213,7 @@ def build_command(
             click.echo(f"Nothing to do: no input changed since the last build of {out}.")
         elif report.changed or verbose:
             click.echo(
-                f"Built {result.posts} posts into {out}: {len(report.written)} written, "
+                f"Built {_count(result.posts, 'post')} into {out}: {len(report.written)} written, "
                 f"{len(report.removed)} removed, {len(report.unchanged)} unchanged."
             )
     for problem in result.invalid:
@@ -250,7 +255,9 @@ def check_command(
     options = Options(now=_now(now), write=False)
     if fmt == "text":
         result = _run(lambda: build(Paths(config, content, templates, output), options))
-        click.echo(f"OK: {result.posts} posts, {result.files} files would be built.")
+        click.echo(
+            f"OK: {_count(result.posts, 'post')}, {_count(result.files, 'file')} would be built."
+        )
         return
     problems: list[WcitfeedError] = []
     warnings: list[WcitfeedError] = []
@@ -522,26 +529,40 @@ def _check_headers(subject: str | None, sender: str | None, to: tuple[str, ...])
             )
 
 
-def _run_step(step: Callable[[], T]) -> T:
-    """Run a step; print each input problem as one line and exit non-zero on any."""
+def _run_step(step: Callable[[], T], *, as_json: bool = False) -> T:
+    """Run a step; print each input problem as one line and exit non-zero on any.
+
+    With ``as_json``, the problems are one JSON document on stdout instead, so a script
+    reading ``build --json`` always gets JSON.
+    """
     try:
         return step()
-    except Problems as problems:
-        for problem in problems.problems:
-            click.echo(f"Error: {problem}", err=True)
-        sys.exit(EXIT_INVALID)
-    except Locked as error:
-        click.echo(f"Error: {error}", err=True)
-        sys.exit(EXIT_LOCKED)
-    except Refused as error:
-        click.echo(f"Error: {error}", err=True)
-        sys.exit(EXIT_REFUSED)
-    except EnvironmentProblem as error:
-        click.echo(f"Error: {error}", err=True)
-        sys.exit(EXIT_ENVIRONMENT)
     except WcitfeedError as error:
-        click.echo(f"Error: {error}", err=True)
-        sys.exit(EXIT_INVALID)
+        problems = error.problems if isinstance(error, Problems) else [error]
+        code = _exit_code(error)
+        if as_json:
+            document = {"ok": False, "exit": code, "problems": [_as_dict(p) for p in problems]}
+            click.echo(json.dumps(document))
+        else:
+            for problem in problems:
+                click.echo(f"Error: {problem}", err=True)
+        sys.exit(code)
+
+
+def _exit_code(error: WcitfeedError) -> int:
+    """Map a problem to its documented exit code."""
+    if isinstance(error, Locked):
+        return EXIT_LOCKED
+    if isinstance(error, Refused):
+        return EXIT_REFUSED
+    if isinstance(error, EnvironmentProblem):
+        return EXIT_ENVIRONMENT
+    return EXIT_INVALID
+
+
+def _count(number: int, noun: str) -> str:
+    """Say '1 post' or '6 posts'."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def _now(given: datetime | None) -> datetime:
@@ -556,9 +577,9 @@ def _now(given: datetime | None) -> datetime:
     return given if given.tzinfo is not None else given.replace(tzinfo=UTC)
 
 
-def _run(step: Callable[[], BuildResult]) -> BuildResult:
+def _run(step: Callable[[], BuildResult], *, as_json: bool = False) -> BuildResult:
     """Run a build; exit on problems as ``_run_step`` does, and print its warnings."""
-    result = _run_step(step)
+    result = _run_step(step, as_json=as_json)
     for warning in result.warnings:
         click.echo(f"Warning: {warning}", err=True)
     return result
