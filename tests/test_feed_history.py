@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import feedparser
+import pytest
 from click.testing import Result
 
 from tests.helpers import (
     check_feeds,
     feed_files,
     make_generated_site,
+    snapshot,
     snapshot_with_times,
     write_generated_post,
 )
@@ -147,3 +150,31 @@ def test_tag_feeds_are_windows_unless_archived(
     even = feedparser.parse((out / "tags/even/atom.xml").read_bytes())
     assert any(link.rel == "prev-archive" for link in even.feed.links)
     assert (out / "tags/even/archive/1/atom.xml").is_file()
+
+
+def test_large_documents_are_streamed_to_the_same_bytes(
+    tmp_path: Path, run_cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A document of more than STREAMED_ENTRIES entries is written chunk by chunk; its
+    bytes are those of the same document assembled whole, and an unchanged one is kept."""
+    settings = 'feed_limit = 0\nfeed_max_bytes = 0\nfeeds = ["site", "tags"]\n'
+    whole = make_generated_site(tmp_path / "whole", 30, settings=settings)
+    streamed = make_generated_site(tmp_path / "streamed", 30, settings=settings)
+    assert run_cli("build", "--config", whole, "--now", "2013-01-01").exit_code == 0
+    monkeypatch.setattr("wcitfeed.plan.STREAMED_ENTRIES", 5)
+    assert run_cli("build", "--config", streamed, "--now", "2013-01-01").exit_code == 0
+    assert snapshot(tmp_path / "streamed/output") == snapshot(tmp_path / "whole/output")
+    items = json.loads((tmp_path / "streamed/output/feed.json").read_text())["items"]
+    assert len(items) == 30
+
+    # Made again by streaming, unchanged: not rewritten, so its mtime stays.
+    atom = tmp_path / "streamed/output/atom.xml"
+    before = atom.stat().st_mtime_ns
+    shutil.rmtree(tmp_path / "streamed/.wcitfeed-cache")
+    assert run_cli("build", "--config", streamed, "--now", "2013-01-01").exit_code == 0
+    assert atom.stat().st_mtime_ns == before
+    post = tmp_path / "streamed/content/post-0003.md"
+    post.write_text(post.read_text().replace("Body of post 3", "Edited body of post 3"))
+    assert run_cli("build", "--config", streamed, "--now", "2013-02-01").exit_code == 0
+    assert b"Edited body of post 3" in atom.read_bytes()
+    assert len(feedparser.parse(atom.read_bytes()).entries) == 30

@@ -12,7 +12,7 @@ document must really be written.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from wcitfeed.errors import WcitfeedError
@@ -217,7 +217,17 @@ def make_document(
 ) -> tuple[bytes, list[WcitfeedError]]:
     """Assemble a planned document from its entries' bytes, trimmed to the byte budget if
     it is a live feed. ``entry(post, fmt)`` gives an entry as made once for this build."""
-    entries = [entry(post, plan.fmt) for post in plan.posts]
+    chunks, warnings = document_chunks(site, plan, entry)
+    return b"".join(chunks), warnings
+
+
+def document_chunks(
+    site: Site, plan: DocPlan, entry: Callable[[Post, str], bytes]
+) -> tuple[Iterator[bytes], list[WcitfeedError]]:
+    """Plan a document as a stream of byte chunks (head, entries, tail), so that a
+    document of thousands of entries is written without being held in memory. Entries
+    are asked for twice: once for their sizes (the budget), once to be written."""
+    sizes = [len(entry(post, plan.fmt)) for post in plan.posts]
     joiner = b"," if plan.fmt == "json" else b""
     self_urls, prev = dict(plan.self_urls), dict(plan.prev_archive or ())
     current = dict(plan.current) if plan.current else None
@@ -241,23 +251,31 @@ def make_document(
 
     def size(count: int) -> int:
         head, tail = frame(count)
-        body = sum(len(e) for e in entries[:count]) + len(joiner) * max(0, count - 1)
-        return len(head) + body + len(tail)
+        return len(head) + sum(sizes[:count]) + len(joiner) * max(0, count - 1) + len(tail)
 
     budget = site.feed_max_bytes if plan.live else 0
-    count = _most_within_budget(size, len(entries), plan.must_keep, budget)
+    count = _most_within_budget(size, len(sizes), plan.must_keep, budget)
     head, tail = frame(count)
-    data = head + joiner.join(entries[:count]) + tail
+    total = size(count)
     warnings: list[WcitfeedError] = []
-    if budget and len(data) > budget:
+    if budget and total > budget:
         warnings.append(
             WcitfeedError(
-                f"is {len(data)} bytes, over feed_max_bytes = {budget} even with only the "
+                f"is {total} bytes, over feed_max_bytes = {budget} even with only the "
                 "entries no archive holds (lower feed_limit or raise the budget)",
                 path=site.output_dir / plan.path,
             )
         )
-    return data, warnings
+
+    def chunks() -> Iterator[bytes]:
+        yield head
+        for number, post in enumerate(plan.posts[:count]):
+            if number and joiner:
+                yield joiner
+            yield entry(post, plan.fmt)
+        yield tail
+
+    return chunks(), warnings
 
 
 def make_entry(site: Site, item: RenderedPost, fmt: str) -> bytes:

@@ -9,10 +9,10 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import BinaryIO, Literal
 
 MANIFEST = ".wcitfeed-manifest.json"
 _TMP_PREFIX = ".wcitfeed-tmp-"
@@ -60,7 +60,8 @@ class Planned:
 
     path: str
     key: str
-    make: Callable[[], bytes]
+    # The file's bytes, or for a large file a stream of chunks written as they come.
+    make: Callable[[], bytes | Iterator[bytes]]
 
 
 OutputState = dict[str, tuple[str, int, int]]
@@ -102,7 +103,9 @@ class OutputSync:
                 self.state[item.path] = before
             else:
                 data = item.make()
-                if _same_bytes(target, data):
+                if not isinstance(data, bytes):
+                    self._stage_stream(item, target, data)
+                elif _same_bytes(target, data):
                     self.unchanged.append(item.path)
                     info = _stat(target)
                     assert info is not None
@@ -113,6 +116,17 @@ class OutputSync:
             self.done += 1
             if self.progress is not None:
                 self.progress(self.done)
+
+    def _stage_stream(self, item: Planned, target: Path, chunks: Iterator[bytes]) -> None:
+        """Stage a file written chunk by chunk; drop it again if it equals the one there."""
+        staged, size, digest = self.batch.stage_stream(_inside(self.root, item.path), chunks)
+        info = _stat(target)
+        if info is not None and info[0] == size and _file_digest(target) == digest:
+            self.batch.unstage(staged)
+            self.unchanged.append(item.path)
+            self.state[item.path] = (item.key, *info)
+        else:
+            self.written.append(item.path)
 
     def abort(self) -> None:
         """Drop every staged write; the output folder stays as the last build left it."""
@@ -164,7 +178,7 @@ class _Batch:
             return "beside"
         return "tree" if not any(self.root.iterdir()) else "staging"
 
-    def stage(self, target: Path, data: bytes) -> None:
+    def stage(self, target: Path, data: bytes | Iterator[bytes]) -> None:
         if self.mode is None:
             self.mode = self._choose_mode()
         if self.mode == "tree":
@@ -173,7 +187,8 @@ class _Batch:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 self.folders.add(path.parent)
             self.staged.append((path, target))
-            path.write_bytes(data)
+            with path.open("wb") as handle:
+                _write_all(handle, data)
             return
         if target.parent not in self.folders:
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -183,8 +198,28 @@ class _Batch:
         tmp = Path(name)
         self.staged.append((tmp, target))
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            _write_all(handle, data)
         tmp.chmod(0o644)
+
+    def stage_stream(self, target: Path, chunks: Iterator[bytes]) -> tuple[Path, int, str]:
+        """Stage a file from chunks; return where it was staged, its size and its digest."""
+        digest = hashlib.sha256()
+        size = 0
+
+        def counted() -> Iterator[bytes]:
+            nonlocal size
+            for chunk in chunks:
+                digest.update(chunk)
+                size += len(chunk)
+                yield chunk
+
+        self.stage(target, counted())
+        return self.staged[-1][0], size, digest.hexdigest()
+
+    def unstage(self, staged: Path) -> None:
+        """Forget one staged file (it turned out to equal the published one)."""
+        self.staged = [(tmp, target) for tmp, target in self.staged if tmp != staged]
+        staged.unlink(missing_ok=True)
 
     def commit(self) -> None:
         if self.staged and self.mode == "tree":
@@ -210,6 +245,19 @@ class _Batch:
             tmp.unlink(missing_ok=True)
         self.staged.clear()
         remove_staging(self.root)
+
+
+def _write_all(handle: BinaryIO, data: bytes | Iterator[bytes]) -> None:
+    if isinstance(data, bytes):
+        handle.write(data)
+    else:
+        for chunk in data:
+            handle.write(chunk)
+
+
+def _file_digest(path: Path) -> str:
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def staging_folder(root: Path) -> Path:

@@ -13,7 +13,7 @@ import multiprocessing
 import os
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import partial
@@ -33,6 +33,9 @@ from wcitfeed.output import Planned
 # saves.
 PARALLEL_THRESHOLD = 300
 PARALLEL_POSTS = 100
+# A feed document of more entries than this is streamed into its file from the stored
+# entries by the main process, never held whole in memory (nor sent between processes).
+STREAMED_ENTRIES = 500
 # Rendered posts kept at once; enough for every document of a feed limit of 200.
 MEMO_SIZE = 1000
 PARALLEL_KINDS: tuple[JobKind, ...] = ("fragment", "page", "email", "document")
@@ -152,7 +155,7 @@ class Maker:
 
     def render_post_outputs(self, post: Post, paths: Sequence[tuple[str, JobKind]]) -> PostMade:
         """Render a post once: make its own files (``paths``: path, kind) and its entries."""
-        files = {path: self.make(path, Job(kind, post)) for path, kind in paths}
+        files = {path: self.make_bytes(path, Job(kind, post)) for path, kind in paths}
         key = self.context.keys[post.source]
         entries = [(key, fmt, self.entry(post, fmt)) for fmt in self.context.site.formats]
         # The updates page shows the newest posts' fragments: kept with the entries.
@@ -189,7 +192,13 @@ class Maker:
             )
         return self.pool
 
-    def make(self, path: str, job: Job) -> bytes:
+    def make_bytes(self, path: str, job: Job) -> bytes:
+        """Make a file that is never streamed (a post's own file, a small document)."""
+        data = self.make(path, job)
+        assert isinstance(data, bytes), path
+        return data
+
+    def make(self, path: str, job: Job) -> bytes | Iterator[bytes]:
         """Make one file's bytes (or hand over those a worker made already)."""
         if path in self.ready:
             return self.ready.pop(path)
@@ -200,6 +209,10 @@ class Maker:
             )
         if job.kind == "document":
             assert job.document is not None
+            if len(job.document.posts) > STREAMED_ENTRIES:
+                chunks, found = feedset.document_chunks(site, job.document, self.entry)
+                self.warnings.extend(found)
+                return chunks
             data, found = feedset.make_document(site, job.document, self.entry)
             self.warnings.extend(found)
             return data
@@ -221,7 +234,12 @@ class Maker:
 
     def make_in_parallel(self, jobs: Sequence[tuple[str, Job]]) -> None:
         """Make many files on every core; the results wait in ``ready`` for ``make``."""
-        parallel = [(path, job) for path, job in jobs if job.kind in PARALLEL_KINDS]
+        parallel = [
+            (path, job)
+            for path, job in jobs
+            if job.kind in PARALLEL_KINDS
+            and not (job.document and len(job.document.posts) > STREAMED_ENTRIES)
+        ]
         cores = os.cpu_count() or 1
         if len(parallel) < PARALLEL_THRESHOLD or cores < 2:
             return
@@ -355,7 +373,7 @@ def _worker_make(
 ) -> tuple[dict[str, bytes], list[WcitfeedError]]:
     maker = _WORKER["maker"]
     maker.warnings = []
-    results = {path: maker.make(path, job) for path, job in jobs}
+    results = {path: maker.make_bytes(path, job) for path, job in jobs}
     return results, maker.warnings
 
 
