@@ -74,6 +74,21 @@ templates = "templates"
 [categories]
 periodic = "Periodic Updates"
 """
+# Raw HTML a hostile or careless author might write in a post body.
+HOSTILE = """\
+Before.
+
+<script>alert('x')</script>
+<img src="pics/cat.png" onerror="alert(1)">
+<a href="javascript:alert(2)">click me</a>
+<iframe src="https://evil.example/"></iframe>
+<form action="https://evil.example/"><input name="q"></form>
+<p style="position:fixed" onclick="steal()">Styled by the author.</p>
+<img src="https://cdn.example.net/huge.jpg" width="2000" alt="Huge">
+
+After.
+"""
+
 GOOD = "---\nid: urn:uuid:good\ntitle: Good\ndate: 2012-12-07T19:00:00+04:00\n---\nBody.\n"
 
 

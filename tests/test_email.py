@@ -18,21 +18,8 @@ import pytest
 from click.testing import Result
 
 from tests.browser import dom, screenshot
-from tests.helpers import GOOD, make_site
+from tests.helpers import GOOD, HOSTILE, make_site
 
-HOSTILE = """\
-Before.
-
-<script>alert('x')</script>
-<img src="pics/cat.png" onerror="alert(1)">
-<a href="javascript:alert(2)">click me</a>
-<iframe src="https://evil.example/"></iframe>
-<form action="https://evil.example/"><input name="q"></form>
-<p style="position:fixed" onclick="steal()">Styled by the author.</p>
-<img src="https://cdn.example.net/huge.jpg" width="2000" alt="Huge">
-
-After.
-"""
 WCITFEED = [sys.executable, "-m", "wcitfeed"]
 
 

@@ -13,27 +13,15 @@ import lxml.html
 import pytest
 from click.testing import Result
 
-from tests.helpers import GOOD, make_generated_site, make_site
+from tests.helpers import GOOD, HOSTILE, make_generated_site, make_site
 from tests.test_robustness import unsafe_markup
 from tests.test_websub import Hub
-
-HOSTILE_BODY = """\
-Before.
-
-<script>alert('x')</script>
-<img src="x.png" onerror="alert(1)">
-<a href="javascript:alert(2)">click me</a>
-<iframe src="https://evil.example/"></iframe>
-<p onclick="steal()">Styled.</p>
-
-After.
-"""
 
 
 def test_the_sanitiser_guards_every_feed_format_and_fragment(
     tmp_path: Path, run_cli: Callable[..., Result]
 ) -> None:
-    config = make_site(tmp_path, {"periodic/bad.md": GOOD.replace("Body.\n", HOSTILE_BODY)})
+    config = make_site(tmp_path, {"periodic/bad.md": GOOD.replace("Body.\n", HOSTILE)})
     assert run_cli("build", "--config", config).exit_code == 0
     out = tmp_path / "output"
     atom = feedparser.parse((out / "atom.xml").read_bytes()).entries[0].content[0].value
