@@ -293,6 +293,14 @@ def _load_libc() -> ctypes.CDLL | None:
 _LIBC = _load_libc()
 
 
+def digest_stats(rows: Iterable[tuple[str, int, int]]) -> str:
+    """Digest (path, size, mtime) rows: the one form every stat comparison uses."""
+    digest = hashlib.sha256()
+    for rel, size, mtime_ns in rows:
+        digest.update(f"{rel}\0{size}\0{mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
 def stat_digest(root: Path, rels: Iterable[str]) -> str | None:
     """Digest the size and mtime of each file (None when one is missing).
 
@@ -300,22 +308,19 @@ def stat_digest(root: Path, rels: Iterable[str]) -> str | None:
     """
     # Plain os.stat on strings: a no-change build does this for every output file.
     base = os.fspath(root) + os.sep
-    digest = hashlib.sha256()
+    rows = []
     for rel in rels:
         try:
             info = os.stat(base + rel)  # noqa: PTH116 - see above
         except FileNotFoundError:
             return None
-        digest.update(f"{rel}\0{info.st_size}\0{info.st_mtime_ns}\n".encode())
-    return digest.hexdigest()
+        rows.append((rel, info.st_size, info.st_mtime_ns))
+    return digest_stats(rows)
 
 
 def state_digest(state: Mapping[str, tuple[str, int, int]]) -> str:
     """Digest the sizes and mtimes a build recorded, in the form ``stat_digest`` uses."""
-    digest = hashlib.sha256()
-    for rel, (_, size, mtime_ns) in state.items():
-        digest.update(f"{rel}\0{size}\0{mtime_ns}\n".encode())
-    return digest.hexdigest()
+    return digest_stats((rel, size, mtime_ns) for rel, (_, size, mtime_ns) in state.items())
 
 
 def _stat(path: Path) -> tuple[int, int] | None:

@@ -9,7 +9,6 @@ build whose inputs all match the last one stops after a few stat calls.
 from __future__ import annotations
 
 import errno
-import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -46,6 +45,7 @@ from wcitfeed.output import (
     OutputSync,
     Planned,
     WriteReport,
+    digest_stats,
     remove_staging,
     remove_temporaries,
     stat_digest,
@@ -463,13 +463,12 @@ def _check_withdrawal(site: Site, gone: Withdrawal) -> None:
 
 
 def _inputs_signature(posts: list[Source], assets: list[Source], ledger: Path | None) -> str:
-    digest = hashlib.sha256()
-    for source in [*posts, *assets]:
-        digest.update(f"{source.rel}\0{source.mtime_ns}\0{source.size}\n".encode())
+    """Digest the stat of every input: posts, other files, and the ledger."""
+    rows = [(source.rel, source.size, source.mtime_ns) for source in [*posts, *assets]]
     if ledger is not None:
         try:
             info = ledger.stat()
-            digest.update(f"ledger\0{info.st_mtime_ns}\0{info.st_size}".encode())
+            rows.append(("\0ledger", info.st_size, info.st_mtime_ns))
         except FileNotFoundError:
-            digest.update(b"no ledger")
-    return digest.hexdigest()
+            rows.append(("\0no ledger", 0, 0))
+    return digest_stats(rows)
