@@ -227,3 +227,12 @@ def test_a_read_only_output_folder_is_an_environment_error(
     assert {k: v for k, v in published_state(tmp_path).items() if k.startswith("output/")} == {
         k: v for k, v in before.items() if k.startswith("output/")
     }
+
+
+def test_a_huge_value_gives_a_short_message(tmp_path: Path) -> None:
+    # 20,000 numbers in one tag entry: the message names it without printing it.
+    huge = "[" + ", ".join(["1"] * 20000) + "]"
+    config = site_with(tmp_path, f"tags: [{huge}]\n")
+    result = run("build", "--config", config, "--now", "2013-02-01")
+    assert_refused(result, 1, "content/hostile.md:5: 'tags' entry a list of 20,000 items")
+    assert max(len(line) for line in result.output.splitlines()) < 500
