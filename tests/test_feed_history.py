@@ -68,6 +68,8 @@ def test_250_posts_limited_live_feed_and_stable_archives(
     while url:
         page = json.loads((out / url.removeprefix("https://gen.example.org/")).read_text())
         seen += len(page["items"])
+        # Every page names the feed itself (its identifier), not the page.
+        assert page["feed_url"] == "https://gen.example.org/feed.json"
         url = page.get("next_url")
     assert seen == 240
 

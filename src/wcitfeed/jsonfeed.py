@@ -17,7 +17,9 @@ def json_document(site: Site, doc: FeedDoc, next_url: str | None) -> bytes:
         "version": VERSION,
         "title": doc.title,
         "home_page_url": doc.home_url,
-        "feed_url": doc.self_urls["json"],
+        # The feed's identifier (JSON Feed 1.1): an archive page names its live feed and is
+        # reached through next_url, never by its own address.
+        "feed_url": (doc.current or doc.self_urls)["json"],
         "description": doc.subtitle or doc.title,
         "language": site.language,
         "authors": [_author(a) for a in site.authors],
