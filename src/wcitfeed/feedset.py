@@ -144,28 +144,10 @@ def plan_documents(site: Site, feed: LogicalFeed) -> list[DocPlan]:
     """Cut one logical feed into its archive pages and live document, in every format."""
     size = site.feed_limit
     total = len(feed.posts)
-    if feed.kind not in site.archives:
-        # A window: the newest entries only, as most feed readers expect of a tag's feed.
-        newest = feed.posts[:size] if size else feed.posts
-        return [
-            DocPlan(
-                feed.prefix + FILE_NAMES[fmt],
-                fmt,
-                feed.title,
-                site.subtitle,
-                feed.feed_id,
-                feed.home_url,
-                tuple((f, site.url(feed.prefix + name)) for f, name in FILE_NAMES.items()),
-                newest,
-                None,
-                None,
-                live=True,
-                must_keep=min(total, 1),
-                total=total,
-            )
-            for fmt in site.formats
-        ]
-    pages = (total - 1) // size if size and total > size else 0
+    # A feed not named in ``archives`` is a window of its newest entries, as readers
+    # expect of a tag's feed: it has no archive pages.
+    archived = feed.kind in site.archives
+    pages = (total - 1) // size if archived and size and total > size else 0
     oldest_first = feed.posts[::-1]
 
     def folder(page: int | None) -> str:
@@ -206,8 +188,9 @@ def plan_documents(site: Site, feed: LogicalFeed) -> list[DocPlan]:
         chunk = oldest_first[(page - 1) * size : page * size][::-1]
         plans += documents(page, chunk, page - 1 or None, len(chunk), len(chunk))
     newest = feed.posts[:size] if size else feed.posts
-    # Entries in no archive page must stay in the live feed whatever its size.
-    must_keep = max(1, total - pages * size) if total else 0
+    # Entries in no archive page must stay in the live feed whatever its size; a window
+    # keeps at least its newest entry.
+    must_keep = min(total, max(1, total - pages * size if archived else 1))
     plans += documents(None, newest, pages or None, must_keep, total)
     return plans
 
@@ -226,8 +209,10 @@ def document_chunks(
 ) -> tuple[Iterator[bytes], list[WcitfeedError]]:
     """Plan a document as a stream of byte chunks (head, entries, tail), so that a
     document of thousands of entries is written without being held in memory. Entries
-    are asked for twice: once for their sizes (the budget), once to be written."""
-    sizes = [len(entry(post, plan.fmt)) for post in plan.posts]
+    are asked for twice only under a byte budget: once for their sizes, once to be
+    written."""
+    budget = site.feed_max_bytes if plan.live else 0
+    sizes = [len(entry(post, plan.fmt)) for post in plan.posts] if budget else []
     joiner = b"," if plan.fmt == "json" else b""
     self_urls, prev = dict(plan.self_urls), dict(plan.prev_archive or ())
     current = dict(plan.current) if plan.current else None
@@ -253,12 +238,10 @@ def document_chunks(
         head, tail = frame(count)
         return len(head) + sum(sizes[:count]) + len(joiner) * max(0, count - 1) + len(tail)
 
-    budget = site.feed_max_bytes if plan.live else 0
-    count = _most_within_budget(size, len(sizes), plan.must_keep, budget)
+    count = _most_within_budget(size, len(plan.posts), plan.must_keep, budget)
     head, tail = frame(count)
-    total = size(count)
     warnings: list[WcitfeedError] = []
-    if budget and total > budget:
+    if budget and (total := size(count)) > budget:
         warnings.append(
             WcitfeedError(
                 f"is {total} bytes, over feed_max_bytes = {budget} even with only the "

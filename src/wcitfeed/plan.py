@@ -38,7 +38,6 @@ PARALLEL_POSTS = 100
 STREAMED_ENTRIES = 500
 # Rendered posts kept at once; enough for every document of a feed limit of 200.
 MEMO_SIZE = 1000
-PARALLEL_KINDS: tuple[JobKind, ...] = ("fragment", "page", "email", "document")
 # The stored form of a post's fragment, beside its entries in each feed format.
 FRAGMENT = "fragment"
 # The files each post has of its own, made when the post is rendered.
@@ -233,11 +232,12 @@ class Maker:
         return mail.email_fragment(fragment, self._css).encode("utf-8")
 
     def make_in_parallel(self, jobs: Sequence[tuple[str, Job]]) -> None:
-        """Make many files on every core; the results wait in ``ready`` for ``make``."""
+        """Make many feed documents on every core (each post's own files are made when it
+        is rendered, by ``render_posts``); the results wait in ``ready`` for ``make``."""
         parallel = [
             (path, job)
             for path, job in jobs
-            if job.kind in PARALLEL_KINDS
+            if job.kind == "document"
             and not (job.document and len(job.document.posts) > STREAMED_ENTRIES)
         ]
         cores = os.cpu_count() or 1
