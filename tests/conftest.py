@@ -52,7 +52,6 @@ def copy_site(root: Path) -> Path:
     shutil.copy(REPO / "wcitfeed.toml", root)
     shutil.copy(REPO / "wcitfeed-ledger.json", root)
     shutil.copytree(REPO / "content", root / "content")
-    shutil.copytree(REPO / "templates", root / "templates")
     return root
 
 

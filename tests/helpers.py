@@ -14,6 +14,8 @@ from typing import Any
 import yaml
 
 REPO = Path(__file__).resolve().parent.parent
+# The bundled theme: the templates a site without its own templates/ folder builds with.
+THEME = REPO / "src" / "wcitfeed" / "templates"
 SHARED = REPO.parent / "shared"
 
 
@@ -23,7 +25,7 @@ def make_generated_site(root: Path, count: int, *, settings: str = "") -> Path:
     content.mkdir(parents=True)
     (root / "wcitfeed.toml").write_text(
         'title = "Generated"\nbase_url = "https://gen.example.org/"\n'
-        f'templates = "{REPO / "templates"}"\n' + settings,
+        f'templates = "{THEME}"\n' + settings,
         encoding="utf-8",
     )
     start = datetime(2012, 1, 1, 9, 0, tzinfo=UTC)
@@ -95,7 +97,7 @@ GOOD = "---\nid: urn:uuid:good\ntitle: Good\ndate: 2012-12-07T19:00:00+04:00\n--
 def make_site(root: Path, posts: dict[str, bytes | str]) -> Path:
     (root / "content").mkdir(parents=True)
     (root / "wcitfeed.toml").write_text(SETTINGS, encoding="utf-8")
-    templates = REPO / "templates"
+    templates = THEME
     (root / "templates").mkdir()
     for template in templates.iterdir():
         (root / "templates" / template.name).write_bytes(template.read_bytes())
@@ -151,7 +153,7 @@ def snapshot_with_times(root: Path) -> dict[str, tuple[bytes, int]]:
 def with_own_templates(config: Path) -> Path:
     """Give a generated site a copy of the repository's templates to edit; return the folder."""
     templates = config.parent / "templates"
-    shutil.copytree(REPO / "templates", templates)
+    shutil.copytree(THEME, templates)
     text = config.read_text(encoding="utf-8")
-    config.write_text(text.replace(str(REPO / "templates"), "templates"), encoding="utf-8")
+    config.write_text(text.replace(str(THEME), "templates"), encoding="utf-8")
     return templates

@@ -12,8 +12,8 @@ import feedparser
 import pytest
 from click.testing import Result
 
-from tests.conftest import REPO, SHARED
-from tests.helpers import front_matter
+from tests.conftest import SHARED
+from tests.helpers import THEME, front_matter
 
 CORPORA = SHARED / "corpora"
 
@@ -40,7 +40,7 @@ def test_every_real_post_is_in_the_feed_with_its_title_and_date(
 ) -> None:
     (tmp_path / "wcitfeed.toml").write_text(
         f'title = "{corpus}"\nbase_url = "https://{corpus}.example.org/"\nlenient = true\n'
-        f'content = "{CORPORA / corpus}"\ntemplates = "{REPO / "templates"}"\n'
+        f'content = "{CORPORA / corpus}"\ntemplates = "{THEME}"\n'
         'feed_limit = 0\nfeed_max_bytes = 0\nformats = ["atom"]\nfeeds = ["site"]\n',
         encoding="utf-8",
     )
@@ -86,8 +86,7 @@ def test_liquid_and_shortcodes_stay_visible_or_are_stripped(
         encoding="utf-8",
     )
     settings = (
-        f'title = "T"\nbase_url = "https://t.example.org/"\nlenient = true\n'
-        f'templates = "{REPO / "templates"}"\n'
+        f'title = "T"\nbase_url = "https://t.example.org/"\nlenient = true\ntemplates = "{THEME}"\n'
     )
     for mode, visible in (("keep", True), ("strip", False)):
         (tmp_path / "wcitfeed.toml").write_text(settings + f'template_tags = "{mode}"\n')

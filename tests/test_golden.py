@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from click.testing import Result
 
-from tests.conftest import REPO, SITES
-from tests.helpers import check_feeds, feed_files
+from tests.conftest import SITES
+from tests.helpers import THEME, check_feeds, feed_files
 
 
 def files_below(root: Path) -> dict[str, bytes]:
@@ -37,7 +37,7 @@ def test_fixture_site_matches_golden_files(
         "--output",
         out,
         "--templates",
-        REPO / "templates",
+        THEME,
     )
     assert result.exit_code == 0, result.output
     expected_dir = SITES / site / "expected"

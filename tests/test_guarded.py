@@ -41,7 +41,7 @@ def test_templates_escape_what_posts_say(tmp_path: Path, run_cli: Callable[..., 
     assert run_cli("build", "--config", config).exit_code == 0
     page = lxml.html.fromstring((tmp_path / "output/posts/esc/index.html").read_bytes())
     # The title is text on the page, not markup: a browser shows it as written.
-    assert page.xpath("string(//article//h2)").strip() == title
+    assert page.xpath("string(//article//h1)").strip() == title
     assert page.xpath("string(//title)").startswith(title)
     assert page.xpath("//article//h2//b | //script") == []
     fragment = lxml.html.fragment_fromstring(

@@ -13,8 +13,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import REPO
-from tests.helpers import snapshot, write_generated_post
+from tests.helpers import THEME, snapshot, write_generated_post
 from wcitfeed.cli import main
 
 SETTINGS = """\
@@ -47,7 +46,7 @@ def build(site: Path, now: str) -> None:
 def make_site(root: Path) -> Path:
     site = root / "incremental"
     (site / "content/pics").mkdir(parents=True)
-    shutil.copytree(REPO / "templates", site / "templates")
+    shutil.copytree(THEME, site / "templates")
     (site / "wcitfeed.toml").write_text(SETTINGS.format(limit=3))
     start = datetime(2012, 1, 1, 9, tzinfo=UTC)
     for number in range(1, 13):
@@ -75,7 +74,7 @@ def apply(site: Path, kind: str, value: int, step: int) -> None:
         (site / "wcitfeed.toml").write_text(SETTINGS.format(limit=value))
     elif kind == "template":
         entry = site / "templates/entry.html"
-        text = (REPO / "templates/entry.html").read_text()
+        text = (THEME / "entry.html").read_text()
         entry.write_text(
             text.replace("{{ body_html }}", f"<div data-v='{value}'>{{{{ body_html }}}}</div>")
         )

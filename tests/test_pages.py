@@ -41,14 +41,19 @@ def test_page_in_chromium_sections_order_links_and_screenshots(
 ) -> None:
     url = serving.url
     page = dom(url)
-    headings = re.findall(r"<h2>([^<]+)</h2>", page)
-    assert headings[:1] == ["Periodic Updates"]
-    assert "Issue-specific Updates" in headings
+    # One h1, then the seed's two sections in its order, each post as a summary.
+    assert re.findall(r"<h1>([^<]+)</h1>", page) == ["Updates from WCIT"]
+    headings = re.findall(r'<h2 id="[a-z]+-heading">([^<]+)</h2>', page)
+    assert headings == ["Periodic Updates", "Issue-specific Updates"]
     for section, slugs in ORDER:
-        block = page.split(f'<section id="{section}">', 1)[1].split("</section>", 1)[0]
-        assert re.findall(r'<article class="wcit-update" id="([^"]+)"', block) == slugs
-    assert "Security [Cybersecurity] is a complex issue" in page
-    assert "[bracketed]" in page
+        block = page.split(f'<section id="{section}"', 1)[1].split("</section>", 1)[0]
+        assert re.findall(r'<h3><a href="[^"]+/posts/([^/]+)/">', block) == slugs
+    assert "Security needs the whole multistakeholder community" in page  # a summary
+    assert "Security [Cybersecurity] is a complex issue" not in page  # not the full text
+    # Subscribe links are at the top of the page, before the first heading.
+    top = page.split("<h1>", 1)[0]
+    assert re.findall(r'<nav class="subscribe".*?</nav>', top, re.DOTALL)
+    assert 'href="http://127.0.0.1' in top.split('class="subscribe"', 1)[1]
 
     links = re.findall(r'<link rel="alternate" type="([^"]+)" href="([^"]+)"', page)
     assert {t for t, _ in links} == {
@@ -74,10 +79,11 @@ def test_page_in_chromium_sections_order_links_and_screenshots(
     except urllib.error.HTTPError as answer:
         assert answer.code == 304
 
-    # Each post's page, where the feeds' entry links point, opens too.
+    # Each post's page, where the feeds' entry links point, has the full text.
     post = dom(url + "posts/2012-12-09/")
-    assert "Sunday December 9th" in post
+    assert re.findall(r"<h1>([^<]+)</h1>", post) == ["Sunday December 9th"]
     assert "Ad hoc groups met all weekend" in post
+    assert "[bracketed]" in dom(url + "posts/2012-12-07/")
 
     screenshot(url, "updates-phone.png", 390, 844)
     screenshot(url, "updates-desktop.png", 1280, 900)
@@ -91,8 +97,8 @@ def test_serve_shows_edits_and_errors_then_recovers(serving: Serving) -> None:
         original.replace("The weekend was spent", "The long weekend was spent"), encoding="utf-8"
     )
     assert " rebuilt: " in serving.next_build()
-    assert "The long weekend was spent" in fetch(url)[2]
-    assert "The long weekend was spent" in dom(url)
+    assert "The long weekend was spent" in fetch(url + "posts/2012-12-09/")[2]
+    assert "The long weekend was spent" in dom(url + "posts/2012-12-09/")
 
     post.write_text(
         original.replace("title: Sunday December 9th", "title: [unclosed"), encoding="utf-8"
@@ -108,7 +114,7 @@ def test_serve_shows_edits_and_errors_then_recovers(serving: Serving) -> None:
 
     post.write_text(original, encoding="utf-8")
     assert " rebuilt: " in serving.next_build()
-    status, _, body = fetch(url)
+    status, _, body = fetch(url + "posts/2012-12-09/")
     assert status == 200
     assert "The weekend was spent" in body
     # The preview never touched the published output.

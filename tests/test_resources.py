@@ -9,6 +9,7 @@ from pathlib import Path
 from bench.treemem import run_measured
 
 from tests.conftest import REPO, SHARED
+from tests.helpers import THEME
 
 # Renders 5,000 real bodies (the shared corpora, over and over) through wcitfeed's own
 # Markdown step and prints how much the process's peak RSS grew.
@@ -52,7 +53,7 @@ def test_20000_posts_build_in_under_a_gigabyte(tmp_path: Path) -> None:
     (tmp_path / "corpus/content").rename(site / "content")
     (site / "wcitfeed.toml").write_text(
         'title = "Twenty thousand"\nbase_url = "https://big.example.org/"\n'
-        f'templates = "{REPO / "templates"}"\n'
+        f'templates = "{THEME}"\n'
         '[categories]\nperiodic = "Periodic Updates"\nissues = "Issue-specific Updates"\n',
         encoding="utf-8",
     )

@@ -19,6 +19,7 @@ from lxml import etree
 
 from tests.conftest import REPO, SHARED
 from tests.helpers import (
+    THEME,
     make_generated_site,
     published_state,
     with_own_templates,
@@ -131,8 +132,7 @@ def test_any_input_gives_valid_feeds_or_a_clear_error(
     root = tmp_path_factory.mktemp("fuzz")
     (root / "content").mkdir()
     (root / "wcitfeed.toml").write_text(
-        f'title = "Fuzz"\nbase_url = "https://fuzz.example.org/"\n'
-        f'templates = "{REPO / "templates"}"\n',
+        f'title = "Fuzz"\nbase_url = "https://fuzz.example.org/"\ntemplates = "{THEME}"\n',
         encoding="utf-8",
     )
     if valid:

@@ -4,7 +4,10 @@ preview, directory listings, thousands of idle connections, and a build that cra
 from __future__ import annotations
 
 import http.client
+import re
 import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -100,3 +103,81 @@ def test_a_crashing_build_is_shown_and_the_preview_keeps_going(tmp_path: Path) -
     assert reported == preview.errors
     preview.rebuild()
     assert (preview.errors, preview.folder) == ([], tmp_path)
+
+
+def test_open_pages_reload_after_a_rebuild_and_drafts_are_marked(serving: Serving) -> None:
+    site, url = serving.site, serving.url
+    status, page = get(url, "/")
+    assert status == 200
+    match = re.search(rb'EventSource\("(/_wcitfeed/events)\?since=(\d+)"\)', page)
+    assert match, page[-400:]
+    # The script is added as the page is sent: the preview's files never carry it.
+    preview = site / ".wcitfeed-cache/preview/output"
+    assert not [p for p in preview.rglob("*.html") if b"EventSource" in p.read_bytes()]
+
+    parts = urlsplit(url)
+    stream = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=60)
+    stream.request("GET", f"{match.group(1).decode()}?since={match.group(2).decode()}")
+    response = stream.getresponse()
+    assert response.status == 200
+    assert response.headers["Content-Type"] == "text/event-stream"
+    (site / "content/periodic/draft-notes.md").write_text(
+        "---\nid: urn:uuid:7b0d1f7e-1c1a-4c55-9d8e-0d3c2c7b9a11\ntitle: Notes in progress\n"
+        "date: 2012-12-13T10:00:00+04:00\ndraft: true\n---\nNot ready yet.\n",
+        encoding="utf-8",
+    )
+    said: list[bytes] = []
+    deadline = time.monotonic() + 60  # the stream says something every 10 s meanwhile
+    while not said or said[-1] != b"event: reload\n":
+        assert time.monotonic() < deadline, f"no reload event within 60 s: {said}"
+        line = response.readline()
+        assert line, said
+        said.append(line)
+    stream.close()
+    page = get(url, "/posts/draft-notes/")[1].decode()
+    assert '<p class="draft">Draft: shown in the preview only, not published.</p>' in page
+    index = get(url, "/")[1].decode()
+    assert re.search(r'Notes in progress</a> <span class="draft">Draft</span>', index)
+
+
+def test_a_busy_port_is_one_line_and_exit_2(site_copy: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = subprocess.run(
+            [sys.executable, "-m", "wcitfeed", "serve", "--port", str(port)],
+            cwd=site_copy,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert proc.returncode == 2
+    assert proc.stderr == (
+        f"Error: port {port} on 127.0.0.1 is in use (is another preview running?): choose "
+        "another with --port, or --port 0 for any free one\n"
+    )
+
+
+def test_bind_serves_on_the_address_given(site_copy: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "wcitfeed", "serve", "--port", "0", "--bind", "127.0.0.2"],
+        cwd=site_copy,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stderr is not None
+        line = proc.stderr.readline()
+        while "Serving" not in line:
+            line = proc.stderr.readline()
+            assert line
+        url = re.search(r"Serving (http://127\.0\.0\.2:\d+/)", line)
+        assert url, line
+        status, body = get(url.group(1), "/")
+        assert status == 200
+        # Its links point at the address it serves on.
+        assert url.group(1).encode() + b"feeds.html" in body
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

@@ -28,7 +28,7 @@ from wcitfeed.model import Author, Post
 from wcitfeed.output import state_digest
 
 CACHE_FILE = "cache.sqlite"
-_FORMAT = 3
+_FORMAT = 4
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS summary (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS posts (
@@ -69,10 +69,12 @@ class QuickState:
 
 
 def fingerprint(config: Path | None, templates_dir: Path) -> str:
-    """Digest wcitfeed's version and modules, the settings file and every template."""
+    """Digest wcitfeed's version, modules and theme, the settings file and the site's templates."""
     digest = hashlib.sha256(f"{_FORMAT} {__version__} {sys.version_info[:2]}".encode())
-    # wcitfeed's own modules by size and time too: an edited checkout is a new version.
-    for module in sorted(Path(__file__).parent.glob("*.py")):
+    # wcitfeed's own modules and bundled theme by size and time too: an edited checkout is
+    # a new version.
+    package = Path(__file__).parent
+    for module in sorted([*package.glob("*.py"), *package.glob("templates/**/*")]):
         info = module.stat()
         digest.update(f"{module.name} {info.st_size} {info.st_mtime_ns}".encode())
     paths = [config] if config is not None else []
@@ -328,6 +330,7 @@ def post_to_json(post: Post) -> str:
             "image": post.image,
             "digest": post.digest,
             "assets": list(post.assets),
+            "timed": post.timed,
         },
         ensure_ascii=False,
     )
@@ -356,6 +359,7 @@ def post_from_json(text: str) -> Post:
         image=_optional(data["image"]),
         digest=_text(data["digest"]),
         assets=tuple(_text(a) for a in data["assets"]),
+        timed=data["timed"] is True,
     )
     return post
 

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import click
 
-from wcitfeed import __version__
+from wcitfeed import __version__, api
 from wcitfeed.errors import EnvironmentProblem, Problems, Refused, WcitfeedError
 from wcitfeed.pipeline import BuildResult, Locked, Options, Paths, build
 
@@ -33,7 +33,12 @@ _path = click.Path(path_type=Path)
 _DATES = click.DateTime(["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d"])
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 _config_option: Decorator = click.option(
-    "--config", "config", type=_path, default=None, help="Settings file. [default: wcitfeed.toml]"
+    "--config",
+    "config",
+    type=_path,
+    default=None,
+    help="Settings file (or its folder). [default: $WCITFEED_CONFIG, else the first "
+    "wcitfeed.toml here or above]",
 )
 
 
@@ -41,7 +46,8 @@ def _now_option(help_text: str) -> Decorator:
     return click.option("--now", type=_DATES, metavar="TIME", default=None, help=help_text)
 
 
-def _paths_options(func: Callable[..., Any]) -> Callable[..., Any]:
+def _paths_options(*, output: bool) -> Decorator:
+    """The options that say where a site is; ``output`` only for commands that write it."""
     options: list[Decorator] = [
         _config_option,
         click.option(
@@ -54,22 +60,32 @@ def _paths_options(func: Callable[..., Any]) -> Callable[..., Any]:
             "--templates",
             type=_path,
             default=None,
-            help="Folder of templates. [default: from settings, templates/]",
+            help="Folder of templates overriding the bundled ones. [default: from settings, "
+            "templates/]",
         ),
-        click.option(
-            "--output",
-            type=_path,
-            default=None,
-            help="Folder to write. [default: from settings, output/]",
-        ),
+    ]
+    if output:
+        options.append(
+            click.option(
+                "--output",
+                type=_path,
+                default=None,
+                help="Folder to write. [default: from settings, output/]",
+            )
+        )
+    options.append(
         _now_option(
             "Build as if it were this time, e.g. 2012-12-14T22:00:00+04:00 or 2012-12-14 "
             "(UTC): decides which scheduled posts are due and dates edits."
-        ),
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
+        )
+    )
+
+    def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+        for option in reversed(options):
+            func = option(func)
+        return func
+
+    return decorate
 
 
 @click.group(context_settings=CONTEXT)
@@ -83,8 +99,69 @@ def main() -> None:
     """
 
 
+@main.command("init", context_settings=CONTEXT)
+@click.argument("folder", type=_path, default=Path())
+@click.option("--title", default=None, help="Site and feed title. [default: Updates]")
+@click.option(
+    "--base-url",
+    default=None,
+    help="Where output/ will be published. [default: https://example.org/]",
+)
+@click.option("--language", default=None, help="Language tag, e.g. en or fr-CA. [default: en]")
+@click.option("--timezone", default=None, help="IANA zone, e.g. Europe/Paris. [default: UTC]")
+@click.option("--author", default=None, help="Author named in the feeds. [default: the title]")
+@click.option("--templates", is_flag=True, help="Also copy the bundled templates to edit.")
+def init_command(
+    folder: Path,
+    title: str | None,
+    base_url: str | None,
+    language: str | None,
+    timezone: str | None,
+    author: str | None,
+    templates: bool,
+) -> None:
+    """Start a site: wcitfeed.toml, content/ with a first post, and a .gitignore.
+
+    Asks for what the options leave out when run on a terminal; takes the defaults
+    otherwise (from cron or a script). Never overwrites a file: an existing one is kept.
+
+    \b
+    Example:
+      wcitfeed init blog --title "Our updates" --base-url https://example.org/news/
+      wcitfeed init --templates      # add the bundled templates to edit
+    """
+    from wcitfeed.scaffold import Answers, init_site
+
+    given = {
+        "title": title,
+        "base_url": base_url,
+        "language": language,
+        "timezone": timezone,
+        "author": author,
+    }
+    defaults = Answers()
+    if sys.stdin.isatty():
+        prompts = {
+            "title": "Title",
+            "base_url": "Address where the site will be published",
+            "language": "Language",
+            "timezone": "Timezone",
+            "author": "Author (empty: the title)",
+        }
+        for key, prompt in prompts.items():
+            if given[key] is None:
+                given[key] = click.prompt(prompt, default=getattr(defaults, key), show_default=True)
+    answers = Answers(**{k: v if v is not None else getattr(defaults, k) for k, v in given.items()})
+    created = _run_step(lambda: init_site(folder, answers, datetime.now(UTC), templates=templates))
+    for item in created:
+        state = "kept existing" if item.kept else "created"
+        click.echo(f"{state} {item.path}")
+    where = "" if folder == Path() else f"cd {folder} && "
+    click.echo(f"Next: {where}wcitfeed build   (or wcitfeed serve to preview)")
+
+
 @main.command("build", context_settings=CONTEXT)
-@_paths_options
+@_paths_options(output=True)
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors and warnings.")
 @click.option("-v", "--verbose", is_flag=True, help="List every file written or removed.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON report on stdout.")
@@ -166,19 +243,23 @@ def build_command(
         if bar is not None:
             bar.update(done - bar.pos)
 
-    options = Options(
-        now=_now(now),
-        wait=wait,
-        progress=progress,
-        on_plan=on_plan,
-        skip_invalid=skip_invalid,
-        allow_removals=allow_removals,
-        trust_clock=trust_clock,
-        on_wait=on_wait,
-    )
     try:
         result = _run(
-            lambda: build(Paths(config, content, templates, output), options), as_json=as_json
+            lambda: api.build(
+                config,
+                content=content,
+                templates=templates,
+                output=output,
+                now=_now(now),
+                wait=wait,
+                skip_invalid=skip_invalid,
+                allow_removals=allow_removals,
+                trust_clock=trust_clock,
+                progress=progress,
+                on_plan=on_plan,
+                on_wait=on_wait,
+            ),
+            as_json=as_json,
         )
     finally:
         if bar is not None:
@@ -225,7 +306,7 @@ def build_command(
 
 
 @main.command("check", context_settings=CONTEXT)
-@_paths_options
+@_paths_options(output=False)
 @click.option(
     "--format",
     "fmt",
@@ -238,7 +319,6 @@ def check_command(
     config: Path | None,
     content: Path | None,
     templates: Path | None,
-    output: Path | None,
     now: datetime | None,
     fmt: str,
 ) -> None:
@@ -252,36 +332,27 @@ def check_command(
       wcitfeed check --content drafts/
       wcitfeed check --format json | jq '.problems[].text'
     """
-    options = Options(now=_now(now), write=False)
-    if fmt == "text":
-        result = _run(lambda: build(Paths(config, content, templates, output), options))
-        click.echo(
-            f"OK: {_count(result.posts, 'post')}, {_count(result.files, 'file')} would be built."
-        )
-        return
-    problems: list[WcitfeedError] = []
-    warnings: list[WcitfeedError] = []
-    posts = 0
-    try:
-        result = build(Paths(config, content, templates, output), options)
-        posts, warnings = result.posts, result.warnings
-    except Problems as found:
-        problems = found.problems
-    except WcitfeedError as error:
-        problems = [error]
-    click.echo(
-        json.dumps(
-            {
-                "ok": not problems,
-                "posts": posts if not problems else None,
-                "problems": [_as_dict(p) for p in problems],
-                "warnings": [_as_dict(w) for w in warnings],
-            },
-            indent=2,
-        )
-    )
-    if problems:
-        sys.exit(EXIT_INVALID)
+    result = api.check(config, content=content, templates=templates, now=_now(now))
+    if fmt == "json":
+        document = {
+            "ok": result.ok,
+            "posts": result.posts if result.ok else None,
+            "problems": [_as_dict(p) for p in result.problems],
+            "warnings": [_as_dict(w) for w in result.warnings],
+        }
+        click.echo(json.dumps(document, indent=2))
+    else:
+        for problem in result.problems:
+            click.echo(f"Error: {problem}", err=True)
+        for warning in result.warnings:
+            click.echo(f"Warning: {warning}", err=True)
+        if result.ok:
+            click.echo(
+                f"OK: {_count(result.posts, 'post')}, {_count(result.files, 'file')} would be "
+                "built."
+            )
+    if not result.ok:
+        sys.exit(_exit_code(result.problems[0]) if len(result.problems) == 1 else EXIT_INVALID)
 
 
 def _as_dict(problem: WcitfeedError) -> dict[str, Any]:
@@ -295,35 +366,43 @@ def _as_dict(problem: WcitfeedError) -> dict[str, Any]:
 
 
 @main.command("serve", context_settings=CONTEXT)
-@_paths_options
+@_paths_options(output=False)
 @click.option(
     "--port",
     type=int,
     default=8000,
     show_default=True,
-    help="Port on 127.0.0.1 (0 picks a free one).",
+    help="Port to serve on (0 picks a free one).",
+)
+@click.option(
+    "--bind",
+    default="127.0.0.1",
+    show_default=True,
+    metavar="ADDRESS",
+    help="Address to serve on; 0.0.0.0 opens the preview to your network (a phone, say).",
 )
 def serve_command(
     config: Path | None,
     content: Path | None,
     templates: Path | None,
-    output: Path | None,
     now: datetime | None,
     port: int,
+    bind: str,
 ) -> None:
     """Preview the site on 127.0.0.1, rebuilding whenever a post, template or setting changes.
 
-    Drafts are shown; output/ and the ledger are not touched (the preview lives in the cache
-    folder). Build errors are printed and shown on the page until they are fixed.
+    Open pages reload after each rebuild. Drafts are shown, marked as drafts; output/ and
+    the ledger are not touched (the preview lives in the cache folder). Build errors are
+    printed and shown on the page until they are fixed. A busy port exits 2.
 
     \b
     Example:
       wcitfeed serve --port 8080     # then open http://127.0.0.1:8080/
     """
     from wcitfeed.config import load_site
-    from wcitfeed.serve import Preview, serve
+    from wcitfeed.serve import EVERY_INTERFACE, PortBusy, Preview, open_server, serve
 
-    paths = Paths(config, content, templates, output)
+    paths = Paths(config, content, templates)
     site = _run_step(lambda: load_site(config, content_dir=content, templates_dir=templates))
 
     def build_preview(base_url: str) -> tuple[Path, list[str]]:
@@ -340,14 +419,20 @@ def serve_command(
         return result.site.output_dir, []
 
     preview = Preview(build_preview, lambda line: click.echo(f"Error: {line}", err=True))
-    config_path = config or Path("wcitfeed.toml")
-    watched = [site.content_dir, site.templates_dir, config_path]
+    watched = [site.content_dir, site.templates_dir, site.source or Path("wcitfeed.toml")]
+    try:
+        server = open_server(preview, bind, port)
+    except PortBusy as busy:
+        click.echo(f"Error: {busy}", err=True)
+        sys.exit(2)
+    if bind in EVERY_INTERFACE:
+        click.echo("Warning: the preview, drafts included, is open to your network", err=True)
     with contextlib.suppress(KeyboardInterrupt):
         serve(
             preview,
             watched,
             [site.cache_dir, site.output_dir],
-            port,
+            server,
             lambda url: click.echo(f"Serving {url} (Ctrl-C to stop)", err=True),
         )
 
@@ -470,6 +555,7 @@ def digest_command(
       wcitfeed digest --since-last --format eml --to list@example.org \\
           --from updates@example.org | sendmail -t
     """
+    from wcitfeed.config import find_config
     from wcitfeed.mail import digest_message
     from wcitfeed.newsletter import Window, make_digest, record_sent
 
@@ -479,7 +565,8 @@ def digest_command(
         raise click.UsageError("--format eml needs --to and --from")
     _check_headers(subject, sender, to)
     moment = _now(now)
-    state_path = state or (config or Path("wcitfeed.toml")).parent / "wcitfeed-digest.json"
+    config = _run_step(lambda: find_config(config))
+    state_path = state or config.parent / "wcitfeed-digest.json"
     window = Window(_now(since) if since else None, last, since_last)
     digest = _run_step(
         lambda: make_digest(config, window, moment, state_path, full=full, subject=subject)

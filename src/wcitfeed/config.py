@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import os
 import re
 import tomllib
 from collections.abc import Callable, Mapping
@@ -15,6 +16,7 @@ from wcitfeed.errors import ConfigError, Problems, WcitfeedError, quote
 from wcitfeed.model import Author, Site
 
 DEFAULT_CONFIG = Path("wcitfeed.toml")
+CONFIG_VARIABLE = "WCITFEED_CONFIG"
 FORMATS = ("atom", "rss", "json")
 FEED_KINDS = ("site", "categories", "tags")
 
@@ -61,6 +63,11 @@ SETTINGS: dict[str, Setting] = {
     "hub": Setting("string", None, "WebSub hub URL: advertised in feeds and pinged on change."),
     "icon": Setting("string", None, "Square icon for readers: URL or path below base_url."),
     "logo": Setting("string", None, "Wide logo for readers: URL or path below base_url."),
+    "page_size": Setting(
+        "integer",
+        10,
+        "Posts the updates page shows per section, and each page of a listing shows.",
+    ),
     "summary_length": Setting(
         "integer", 300, "Characters of a summary made from the body when a post has none."
     ),
@@ -120,6 +127,30 @@ _EXAMPLES = {
 }
 
 
+def find_config(given: Path | None = None, start: Path | None = None) -> Path:
+    """Find the settings file as git finds its repository.
+
+    ``--config`` wins, then the ``WCITFEED_CONFIG`` variable; otherwise the first
+    ``wcitfeed.toml`` in the current folder or one of its parents. A folder given as the
+    settings file means the ``wcitfeed.toml`` inside it.
+    """
+    chosen = given or (
+        Path(os.environ[CONFIG_VARIABLE]) if os.environ.get(CONFIG_VARIABLE) else None
+    )
+    if chosen is not None:
+        return chosen / DEFAULT_CONFIG if chosen.is_dir() else chosen
+    here = (start or Path.cwd()).absolute()
+    for folder in (here, *here.parents):
+        candidate = folder / DEFAULT_CONFIG
+        if candidate.is_file():
+            # Relative to where the user stands, so messages name files as they see them.
+            return Path(os.path.relpath(candidate))
+    raise ConfigError(
+        f"no {DEFAULT_CONFIG} in {here} or any folder above it (run 'wcitfeed init' to "
+        f"start a site there, or pass --config PATH, or set {CONFIG_VARIABLE})"
+    )
+
+
 def load_site(
     config_path: Path | None = None,
     *,
@@ -130,9 +161,9 @@ def load_site(
     """Read the settings file and return the checked site settings.
 
     Folders given as arguments win over those in the file; folders in the file are
-    relative to the file.
+    relative to the file. Without ``config_path`` the file is found by ``find_config``.
     """
-    path = config_path or DEFAULT_CONFIG
+    path = find_config(config_path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -186,6 +217,8 @@ def load_site(
             zone = ZoneInfo(values["timezone"])
         except (ZoneInfoNotFoundError, ValueError):
             fail("timezone", f"'{values['timezone']}' is not an IANA zone (write 'Asia/Dubai')")
+    if isinstance(values.get("page_size"), int) and values["page_size"] < 1:
+        fail("page_size", "must be 1 or more (write page_size = 10)")
     for key in ("feed_limit", "summary_length", "feed_max_bytes"):
         if isinstance(values.get(key), int) and values[key] < 0:
             fail(key, "must be 0 or more")
@@ -234,6 +267,7 @@ def load_site(
         authors=authors,
         feed_limit=values["feed_limit"],
         summary_length=values["summary_length"],
+        page_size=values["page_size"],
         categories=tuple((k, str(v)) for k, v in categories.items()),
         rights=values["rights"],
         feed_id=values["feed_id"],

@@ -420,6 +420,7 @@ def _load_post(
             slug=slug,
             date=published,
             updated=updated,
+            timed=_has_time(meta["date"]),
             category=category,
             tags=tags,
             summary=text_field("summary") or _excerpt(body),
@@ -755,6 +756,15 @@ class _FieldLines:
         return self._lines.get(key, default)
 
 
+def _has_time(value: object) -> bool:
+    """Say whether a date was written with a time of day (2012-12-14 has none)."""
+    if isinstance(value, datetime):
+        return True
+    if isinstance(value, date):
+        return False
+    return not re.fullmatch(r"\s*\d{4}-\d{2}-\d{2}\s*", str(value))
+
+
 def _parse_date(value: object, site: Site, fail: Callable[[str], None]) -> datetime | None:
     example = "write 2012-12-07T19:00:00+04:00"
     if isinstance(value, datetime):
@@ -817,7 +827,12 @@ def _duplicates(posts: list[Post]) -> list[WcitfeedError]:
 
 
 def new_post_text(
-    title: str, when: datetime, category: str | None, tags: list[str], draft: bool
+    title: str,
+    when: datetime,
+    category: str | None,
+    tags: list[str],
+    draft: bool,
+    body: str = "Write the update here.\n",
 ) -> str:
     """Return a new post's file text: valid front matter with a fresh id, and a prompt."""
 
@@ -831,4 +846,4 @@ def new_post_text(
         lines.append("tags: [" + ", ".join(scalar(t) for t in tags) + "]")
     if draft:
         lines.append("draft: true")
-    return "---\n" + "\n".join(lines) + "\n---\nWrite the update here.\n"
+    return "---\n" + "\n".join(lines) + "\n---\n" + body

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from wcitfeed.errors import WcitfeedError
 from wcitfeed.feeds import entry_bytes
@@ -72,55 +73,66 @@ class DocPlan:
     total: int
 
 
+@dataclass(frozen=True)
+class Group:
+    """The posts of one category or tag: its own page lists them and its feeds carry them."""
+
+    kind: Literal["categories", "tags"]
+    key: str
+    label: str
+    prefix: str
+    posts: tuple[Post, ...]
+
+
+def groups(site: Site, posts: Sequence[Post]) -> list[Group]:
+    """List each category (in the settings' order, then others) and each tag with posts,
+    newest post first. A tag's slug is its key: 'Square brackets' and 'square-brackets'
+    are one tag."""
+    ordered = tuple(newest_first(posts))
+    found: list[Group] = []
+    keys = [k for k, _ in site.categories]
+    keys += sorted({p.category for p in ordered if p.category} - set(keys))
+    for key in keys:
+        entries = tuple(p for p in ordered if p.category == key)
+        if entries:
+            label = site.category_label(key)
+            found.append(Group("categories", key, label, f"categories/{slugify(key)}/", entries))
+    tags: dict[str, str] = {}
+    by_tag: dict[str, list[Post]] = {}
+    for post in ordered:
+        for slug in dict.fromkeys(slugify(t) for t in post.tags):
+            by_tag.setdefault(slug, []).append(post)
+        for tag in post.tags:
+            tags.setdefault(slugify(tag), tag)
+    for slug in sorted(by_tag):
+        found.append(Group("tags", slug, tags[slug], f"tags/{slug}/", tuple(by_tag[slug])))
+    return found
+
+
 def logical_feeds(site: Site, posts: Sequence[Post]) -> list[LogicalFeed]:
     """List the site feed, then one per category and one per tag, as the settings ask.
 
     A category or tag with no posts has no feed (it appears with its first post).
     """
-    ordered = tuple(newest_first(posts))
-    site_id = site.feed_id or site.base_url
     feeds: list[LogicalFeed] = []
     if "site" in site.feeds:
+        site_id = site.feed_id or site.base_url
+        ordered = tuple(newest_first(posts))
         feeds.append(
             LogicalFeed("", site.title, SITE_GROUP, site_id, site.base_url, ordered, "site")
         )
-    if "categories" in site.feeds:
-        keys = [k for k, _ in site.categories]
-        keys += sorted({p.category for p in ordered if p.category} - set(keys))
-        for key in keys:
-            prefix = f"categories/{slugify(key)}/"
-            entries = tuple(p for p in ordered if p.category == key)
-            if entries:
-                feeds.append(
-                    LogicalFeed(
-                        prefix,
-                        f"{site.title}: {site.category_label(key)}",
-                        "Categories",
-                        site.url(prefix),
-                        f"{site.base_url}#{slugify(key)}",
-                        entries,
-                        "categories",
-                    )
-                )
-    if "tags" in site.feeds:
-        tags: dict[str, str] = {}
-        by_tag: dict[str, list[Post]] = {}
-        for post in ordered:
-            for slug in dict.fromkeys(slugify(t) for t in post.tags):
-                by_tag.setdefault(slug, []).append(post)
-            for tag in post.tags:
-                tags.setdefault(slugify(tag), tag)
-        for slug in sorted(by_tag):
-            prefix = f"tags/{slug}/"
+    headings = {"categories": "Categories", "tags": "Tags"}
+    for group in groups(site, posts):
+        if group.kind in site.feeds:
             feeds.append(
                 LogicalFeed(
-                    prefix,
-                    f"{site.title}: {tags[slug]}",
-                    "Tags",
-                    site.url(prefix),
-                    site.base_url,
-                    tuple(by_tag[slug]),
-                    "tags",
+                    group.prefix,
+                    f"{site.title}: {group.label}",
+                    headings[group.kind],
+                    site.url(group.prefix),
+                    site.url(group.prefix),
+                    group.posts,
+                    group.kind,
                 )
             )
     return feeds

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import re
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
+
+from slugify import slugify as _slugify
 
 # A feed with no entries still needs a date; the epoch keeps it independent of the clock.
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -54,6 +56,7 @@ class Site:
     source: Path | None
     removal_limit: int = 50
     archives: tuple[str, ...] = ("site", "categories")
+    page_size: int = 10
 
     def category_label(self, key: str | None) -> str:
         """Return the human name of a category key (the key itself when none is set)."""
@@ -88,6 +91,8 @@ class Post:
     # Files below content/ the post's text may show (images, linked files), by their path
     # below content/: a change to one of them can change what the post renders to.
     assets: tuple[str, ...] = ()
+    # False when the date was written without a time of day: pages show no "00:00" then.
+    timed: bool = True
 
     @property
     def last_modified(self) -> datetime:
@@ -151,10 +156,24 @@ class FeedLink:
     title: str
     group: str
 
+    @property
+    def format_name(self) -> str:
+        """Name the feed's format as a subscribe link shows it: Atom, RSS or JSON Feed."""
+        names = {"application/atom+xml": "Atom", "application/rss+xml": "RSS"}
+        return names.get(self.media_type, "JSON Feed")
+
 
 def slugify(text: str) -> str:
-    """Make a lower-case URL name of letters, digits, '-' and '_'."""
-    return re.sub(r"[^a-z0-9_]+", "-", text.lower()).strip("-") or "x"
+    """Make a lower-case URL name of letters, digits, '-' and '_'.
+
+    python-slugify transliterates, so "Café à Paris" gives ``cafe-a-paris`` and Greek or
+    Japanese titles give readable Latin names; text with no letters at all (emoji, say)
+    gives ``post-`` and a short digest of it, distinct for distinct text.
+    """
+    slug = _slugify(text, regex_pattern=r"[^-a-z0-9_]+").strip("-_")
+    if slug:
+        return slug
+    return "post-" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
 
 
 def newest_first(posts: Iterable[Post]) -> list[Post]:

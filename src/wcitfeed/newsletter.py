@@ -121,7 +121,7 @@ def make_digest(
         chosen = [p for p in live if p.id not in sent]
     if not chosen:
         return None
-    templates = render.load_templates(site.templates_dir)
+    templates = render.load_templates(site)
     sizes = {a.rel: a.size for a in assets}
     strip = site.template_tags == "strip"
     items = [

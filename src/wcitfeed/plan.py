@@ -16,13 +16,14 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import Literal
 
 import jinja2
 
-from wcitfeed import feedset, mail, render
+from wcitfeed import feedset, i18n, mail, pages, render
 from wcitfeed.cache import EntryReader
 from wcitfeed.content import Source, read_body
 from wcitfeed.errors import WcitfeedError
@@ -38,11 +39,12 @@ PARALLEL_POSTS = 100
 STREAMED_ENTRIES = 500
 # Rendered posts kept at once; enough for every document of a feed limit of 200.
 MEMO_SIZE = 1000
-# The stored form of a post's fragment, beside its entries in each feed format.
+# The stored forms of a post's fragment and summary, beside its entries in each format.
 FRAGMENT = "fragment"
+SUMMARY = "summary"
 # The files each post has of its own, made when the post is rendered.
 POST_KINDS: tuple[JobKind, ...] = ("fragment", "email", "page")
-JobKind = Literal["fragment", "email", "page", "index", "document", "constant", "asset"]
+JobKind = Literal["fragment", "email", "page", "index", "listing", "document", "constant", "asset"]
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,7 @@ class Job:
     kind: JobKind
     post: Post | None = None
     document: feedset.DocPlan | None = None
+    listing: pages.Listing | None = None
     data: bytes = b""
     source: str = ""
 
@@ -61,9 +64,6 @@ class Job:
         return self.document is not None and self.document.live
 
 
-SectionPlan = tuple[str, str, tuple[Post, ...], tuple[Post, ...]]
-
-
 @dataclass(frozen=True)
 class Context:
     """What every job needs besides its own argument; picklable for worker processes."""
@@ -71,7 +71,11 @@ class Context:
     site: Site
     asset_sizes: dict[str, int]
     site_links: tuple[FeedLink, ...]
-    sections: tuple[SectionPlan, ...]
+    sections: tuple[pages.Section, ...]
+    # Each feed's links by its prefix ("" for the site), for the pages that offer them.
+    links_by_prefix: dict[str, tuple[FeedLink, ...]]
+    # Each post's newer and older neighbours, by source, for its page's links.
+    neighbours: dict[Path, pages.Neighbours]
     # Each post's key (its digest) by source, and where the entries of this build are kept.
     keys: dict[Path, str] = dataclasses.field(default_factory=dict)
     entries: Path | None = None
@@ -90,8 +94,9 @@ class Maker:
 
     def __init__(self, context: Context, bodies: dict[Path, str] | None = None) -> None:
         self.context = context
-        self.templates: dict[str, jinja2.Template] = render.load_templates(
-            context.site.templates_dir
+        self.templates: dict[str, jinja2.Template] = render.load_templates(context.site)
+        self.pages = pages.PageMaker(
+            context.site, self.templates, context.site_links, context.links_by_prefix
         )
         self.bodies = bodies or {}
         self.memo: dict[Path, RenderedPost] = {}
@@ -135,6 +140,15 @@ class Maker:
             self.fragments[post.source] = cached
         return cached[1]
 
+    def summary(self, post: Post) -> str:
+        """Return the post's summary, as stored when it was rendered, else rendered now."""
+        key = self.context.keys.get(post.source)
+        if self.reader is not None and key is not None and post.source not in self.memo:
+            stored = self.reader.get(key, SUMMARY)
+            if stored is not None:
+                return stored.decode("utf-8")
+        return self.rendered(post).summary
+
     def entry(self, post: Post, fmt: str) -> bytes:
         """Return a post's entry in a feed format: as stored when this build (or an earlier
         one) rendered the post, else rendered and serialised here."""
@@ -157,8 +171,9 @@ class Maker:
         files = {path: self.make_bytes(path, Job(kind, post)) for path, kind in paths}
         key = self.context.keys[post.source]
         entries = [(key, fmt, self.entry(post, fmt)) for fmt in self.context.site.formats]
-        # The updates page shows the newest posts' fragments: kept with the entries.
+        # Fragments and summaries serve other pages later: kept with the entries.
         entries.append((key, FRAGMENT, self.fragment(post).encode("utf-8")))
+        entries.append((key, SUMMARY, self.rendered(post).summary.encode("utf-8")))
         # Everything the post is needed for was made just now: remember nothing of it.
         self.memo.pop(post.source, None)
         self.fragments.pop(post.source, None)
@@ -203,9 +218,10 @@ class Maker:
             return self.ready.pop(path)
         site, templates = self.context.site, self.templates
         if job.kind == "index":
-            return render.render_index(
-                site, self.context.sections, templates, self.context.site_links, self.fragment
-            )
+            return self.pages.index(self.context.sections, self.summary)
+        if job.kind == "listing":
+            assert job.listing is not None
+            return self.pages.listing(job.listing, self.summary)
         if job.kind == "document":
             assert job.document is not None
             if len(job.document.posts) > STREAMED_ENTRIES:
@@ -220,13 +236,12 @@ class Maker:
         if job.kind == "asset":
             return Path(job.source).read_bytes()
         assert job.post is not None
+        if job.kind == "page":
+            around = self.context.neighbours.get(job.post.source, pages.Neighbours())
+            return self.pages.post_page(self.rendered(job.post), around)
         fragment = self.fragment(job.post)
         if job.kind == "fragment":
             return fragment.encode("utf-8")
-        if job.kind == "page":
-            return render.render_post_page(
-                site, fragment, job.post, templates, self.context.site_links
-            )
         if self._css is None:
             self._css = mail.email_css(site, templates)
         return mail.email_fragment(fragment, self._css).encode("utf-8")
@@ -269,7 +284,12 @@ def plan_outputs(
     feeds = feedset.logical_feeds(site, posts)
     links = feedset.feed_links(site, feeds)
     site_links = tuple(link for link in links if link.group == feedset.SITE_GROUP) or tuple(links)
-    sections = tuple(_sections(site, posts))
+    ordered = newest_first(posts)
+    groups = feedset.groups(site, ordered)
+    sections = tuple(pages.sections(site, groups, ordered, site.page_size))
+    all_label = i18n.translations(site.language).gettext("All updates")
+    listings = pages.listings(groups, ordered, site.page_size, all_label)
+    around = pages.neighbours(site, ordered)
 
     # Each post's digest once: keys of documents that carry 50 posts hash 50 short digests
     # rather than 50 full reprs.
@@ -288,6 +308,8 @@ def plan_outputs(
         sizes,
         site_links,
         sections,
+        links_by_prefix={f.prefix: tuple(feedset.feed_links(site, [f])) for f in feeds},
+        neighbours={p.source: n for p, n in around.items()},
         keys={p.source: digests[p.source] for p in posts},
         entries=entries,
     )
@@ -312,14 +334,19 @@ def plan_outputs(
         page = f"{render.post_path(post)}index.html"
         jobs.append((f"fragments/{post.slug}.html", key("fragment", own), Job("fragment", post)))
         jobs.append((f"email/{post.slug}.html", key("email", own), Job("email", post)))
-        jobs.append((page, key("page", own, links_digest), Job("page", post)))
+        jobs.append((page, key("page", own, links_digest, around[post]), Job("page", post)))
     index_key = key(
         "index",
         links_digest,
-        [(k, label, keys_of(full), keys_of(older)) for k, label, full, older in sections],
+        [(s.key, s.label, s.url, s.total, keys_of(s.posts)) for s in sections],
     )
     jobs.append(("index.html", index_key, Job("index")))
-    for path, data in render.render_feed_pages(site, links, site_links, maker.templates).items():
+    for listing in listings:
+        feed_links = context.links_by_prefix.get(listing.feed_prefix, ())
+        bare = dataclasses.replace(listing, posts=())
+        listing_key = key("listing", bare, links_digest, feed_links, keys_of(listing.posts))
+        jobs.append((listing.path, listing_key, Job("listing", listing=listing)))
+    for path, data in _constant_pages(maker.pages, links, ordered, listings).items():
         jobs.append((path, key(path, data), Job("constant", data=data)))
     for feed in feeds:
         for plan in feedset.plan_documents(site, feed):
@@ -331,22 +358,29 @@ def plan_outputs(
     return planned, {path: job for path, _, job in jobs}, maker
 
 
-def _sections(site: Site, posts: Iterable[Post]) -> list[SectionPlan]:
-    """Split posts by category for the updates page: newest in full, the rest as links."""
-    ordered = newest_first(posts)
-    groups = list(site.categories)
-    known = {key for key, _ in groups}
-    if any(p.category not in known for p in ordered):
-        groups.append(("other", "Other updates"))
-    sections = []
-    for key, label in groups:
-        chosen = [
-            p for p in ordered if p.category == key or (key == "other" and p.category not in known)
-        ]
-        if chosen:
-            limit = site.feed_limit or len(chosen)
-            sections.append((key, label, tuple(chosen[:limit]), tuple(chosen[limit:])))
-    return sections
+def _constant_pages(
+    maker: pages.PageMaker,
+    links: Sequence[FeedLink],
+    ordered: Sequence[Post],
+    listings: Sequence[pages.Listing],
+) -> dict[str, bytes]:
+    """Make the pages that are cheap to make every build: their bytes are their key."""
+    site = maker.site
+    newest = max((p.last_modified for p in ordered), default=None)
+    urls: list[tuple[str, datetime | None]] = [(site.base_url, newest)]
+    urls += [(site.url(render.post_path(p)), p.last_modified) for p in ordered]
+    for listing in listings:
+        changed = max((p.last_modified for p in listing.posts), default=None)
+        urls.append((site.url(listing.path.removesuffix("index.html")), changed))
+    urls.append((site.url("feeds.html"), None))
+    return {
+        "feeds.html": maker.feeds_page(links),
+        "feed-links.html": maker.feed_links_snippet(),
+        "404.html": maker.not_found(),
+        "style.css": maker.stylesheet(),
+        "robots.txt": pages.robots(site),
+        **pages.sitemap(site, urls),
+    }
 
 
 _WORKER: dict[str, Maker] = {}

@@ -5,8 +5,7 @@ from __future__ import annotations
 import html
 import mimetypes
 import re
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from html.parser import HTMLParser
 from pathlib import Path
@@ -19,8 +18,9 @@ import nh3
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
+from wcitfeed import i18n
 from wcitfeed.errors import Problems, TemplateError, WcitfeedError
-from wcitfeed.model import FeedLink, Image, Post, RenderedPost, Site
+from wcitfeed.model import Image, Post, RenderedPost, Site
 
 # comrak (cmark-gfm's rules, in Rust) renders the Markdown: its HTML matched cmark-gfm's on
 # 944 of the 946 shared-corpus posts, and unlike the cmarkgfm binding it frees what it
@@ -33,24 +33,43 @@ _EXTENSIONS.table = True
 _EXTENSIONS.strikethrough = True
 _EXTENSIONS.autolink = True
 _EXTENSIONS.tasklist = True
+_EXTENSIONS.footnotes = True
 _RENDER = comrak.RenderOptions()
 _RENDER.unsafe_ = True
 _ATTRIBUTES = {
     **{tag: set(attrs) for tag, attrs in nh3.ALLOWED_ATTRIBUTES.items()},
     "img": {*nh3.ALLOWED_ATTRIBUTES.get("img", set()), "srcset", "sizes", "loading"},
+    # Footnotes link to each other by id; code blocks name their language in a class.
+    "a": {*nh3.ALLOWED_ATTRIBUTES.get("a", set()), "id", "class", "aria-label"},
+    "li": {*nh3.ALLOWED_ATTRIBUTES.get("li", set()), "id"},
+    "sup": {"class"},
+    "section": {"class"},
+    "code": {"class"},
+}
+_TAGS = {*nh3.ALLOWED_TAGS, "section"}
+# The only ids and classes a post's HTML keeps: comrak's footnote marks and code languages,
+# so an author's HTML cannot take over the page's ids or styles.
+_KEPT_VALUES = {
+    "id": re.compile(r"^fn(ref)?-[\w-]{1,64}$"),
+    "class": re.compile(r"^(footnote-ref|footnote-backref|footnotes|language-[\w+#.-]{1,40})$"),
 }
 Resolver = Callable[[str], str]
 _TAG_RE = re.compile(r"<[^>]+>")
 _SPACE_RE = re.compile(r"\s+")
 _FIRST_PARAGRAPH_RE = re.compile(r"<p>(.*?)</p>", re.DOTALL)
 
+# The bundled theme ships inside the package, beside this module.
+THEME = Path(__file__).resolve().parent / "templates"
 TEMPLATES = (
     "fragment.html",
     "entry.html",
     "post.html",
     "index.html",
+    "listing.html",
     "feeds.html",
     "feed_links.html",
+    "404.html",
+    "style.css",
     "email.css",
     "digest.html",
 )
@@ -74,10 +93,14 @@ def clean_html(html_text: str, resolve: Resolver) -> str:
     def attribute_filter(tag: str, attribute: str, value: str) -> str | None:
         if attribute == "srcset":
             return _resolve_srcset(value, resolve)
+        kept = _KEPT_VALUES.get(attribute)
+        if kept is not None and not kept.match(value):
+            return None
         return value
 
     return nh3.clean(
         html_text,
+        tags=_TAGS,
         attributes=_ATTRIBUTES,
         url_relative=resolve,
         attribute_filter=attribute_filter,
@@ -166,52 +189,56 @@ def plain_summary(body_html: str, limit: int) -> str:
     return text[: limit - 1].rsplit(" ", 1)[0].rstrip(" ,;:") + "…"
 
 
-def long_date(moment: datetime) -> str:
-    """Format a date for people, in its own offset: 'Friday 7 December 2012, 19:00 (UTC+04:00)'."""
-    offset = moment.strftime("%z")
-    offset = f"{offset[:3]}:{offset[3:]}" if offset else ""
-    return f"{moment:%A} {moment.day} {moment:%B %Y, %H:%M} (UTC{offset})"
+def theme_files() -> list[Path]:
+    """List the bundled theme's files: the templates a site without its own uses."""
+    return sorted(p for p in THEME.rglob("*") if p.is_file())
 
 
-def make_environment(templates_dir: Path) -> jinja2.Environment:
+def make_environment(templates_dir: Path, language: str = "en") -> jinja2.Environment:
     """Create the Jinja2 environment: sandboxed, strict about undefined names, escaping on.
 
-    The sandbox keeps a template from reaching Python's internals (``__class__``,
-    ``os.popen`` through globals): a theme copied from somewhere can format pages, not
-    run commands on the machine that builds them.
+    A template in the site's own folder wins over the bundled theme's of the same name,
+    file by file, so a site overrides only what it changes. The sandbox keeps a template
+    from reaching Python's internals (``__class__``, ``os.popen`` through globals): a theme
+    copied from somewhere can format pages, not run commands on the machine that builds
+    them.
     """
     env = SandboxedEnvironment(
-        loader=jinja2.FileSystemLoader(templates_dir),
+        extensions=["jinja2.ext.i18n"],
+        loader=jinja2.ChoiceLoader(
+            [jinja2.FileSystemLoader(templates_dir), jinja2.FileSystemLoader(THEME)]
+        ),
         autoescape=jinja2.select_autoescape(default=True, disabled_extensions=("css", "txt")),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.install_gettext_translations(i18n.translations(language), newstyle=True)  # type: ignore[attr-defined]
+
+    def long_date(moment: datetime, timed: bool = True) -> str:
+        return i18n.long_date(moment, language, timed=timed)
+
     env.filters["long_date"] = long_date
     return env
 
 
-def load_templates(templates_dir: Path) -> dict[str, jinja2.Template]:
+def load_templates(site: Site) -> dict[str, jinja2.Template]:
     """Parse every template the build uses; raise ``Problems`` naming each broken one."""
-    env = make_environment(templates_dir)
+    templates_dir = site.templates_dir
+    env = make_environment(templates_dir, site.language)
     templates: dict[str, jinja2.Template] = {}
     problems: list[WcitfeedError] = []
     for name in TEMPLATES:
         try:
             templates[name] = env.get_template(name)
-        except jinja2.TemplateNotFound:
-            problems.append(
-                TemplateError(
-                    "template not found (restore it from wcitfeed's templates/ folder)",
-                    path=templates_dir / name,
-                )
-            )
+        except jinja2.TemplateNotFound as exc:
+            problems.append(_not_found(exc, templates_dir, name))
         except jinja2.TemplateSyntaxError as exc:
             problems.append(
                 TemplateError(
                     f"template syntax error: {exc.message}",
-                    path=templates_dir / (exc.name or name),
+                    path=Path(exc.filename) if exc.filename else templates_dir / name,
                     line=exc.lineno,
                 )
             )
@@ -220,12 +247,29 @@ def load_templates(templates_dir: Path) -> dict[str, jinja2.Template]:
     return templates
 
 
+def _not_found(exc: jinja2.TemplateNotFound, templates_dir: Path, asked_by: str) -> TemplateError:
+    """Say which template was missing, who asked for it and where it was looked for."""
+    return TemplateError(
+        f"asks for template '{exc.name}', which is in neither {templates_dir}/ nor "
+        "wcitfeed's bundled theme (check the name, or add the file to the site's templates)",
+        path=_template_file(templates_dir, asked_by),
+    )
+
+
+def _template_file(templates_dir: Path, name: str) -> Path:
+    """Return the file a template name is read from: the site's own, else the bundled one."""
+    own = templates_dir / name
+    return own if own.is_file() or not (THEME / name).is_file() else THEME / name
+
+
 def render_template(template: jinja2.Template, templates_dir: Path, **context: Any) -> str:
     """Render one template, turning Jinja2's errors into one located message."""
     try:
         return template.render(**context)
+    except jinja2.TemplateNotFound as exc:
+        raise _not_found(exc, templates_dir, template.name or "?") from None
     except jinja2.UndefinedError as exc:
-        path = templates_dir / (template.name or "?")
+        path = _template_path(template, templates_dir)
         raise TemplateError(
             f"uses {_undefined_name(exc.message or '')}, which is not defined there (check the "
             "spelling, or wrap it in {% if … is defined %})",
@@ -233,18 +277,22 @@ def render_template(template: jinja2.Template, templates_dir: Path, **context: A
             line=_template_line(exc, template),
         ) from None
     except jinja2.TemplateError as exc:
-        path = templates_dir / (template.name or "?")
+        path = _template_path(template, templates_dir)
         raise TemplateError(
             f"template error: {exc}", path=path, line=_template_line(exc, template)
         ) from None
     except (ArithmeticError, LookupError, TypeError, ValueError, AttributeError) as exc:
         # An expression in the template failed as it ran ({{ 1 // 0 }}, a bad index).
-        path = templates_dir / (template.name or "?")
+        path = _template_path(template, templates_dir)
         raise TemplateError(
             f"template error: {type(exc).__name__}: {exc}",
             path=path,
             line=_template_line(exc, template),
         ) from None
+
+
+def _template_path(template: jinja2.Template, templates_dir: Path) -> Path:
+    return Path(template.filename) if template.filename else templates_dir / "?"
 
 
 def _undefined_name(message: str) -> str:
@@ -304,84 +352,10 @@ def _post_context(
     return {
         "site": site,
         "post": post,
+        "date_text": i18n.long_date(post.date, site.language, timed=post.timed),
         "url": url,
         "summary": summary,
         "category_label": site.category_label(post.category),
         "body_html": Markup(body_html),  # noqa: S704 - cleaned by nh3
         "image": image,
     }
-
-
-def render_post_page(
-    site: Site,
-    fragment: str,
-    post: Post,
-    templates: Mapping[str, jinja2.Template],
-    feed_links: Sequence[FeedLink],
-) -> bytes:
-    """Render the page of one post around its fragment."""
-    page = render_template(
-        templates["post.html"],
-        site.templates_dir,
-        site=site,
-        post=post,
-        fragment=Markup(fragment),  # noqa: S704 - fragment.html's own output
-        feed_links=feed_links,
-    )
-    return page.encode("utf-8")
-
-
-@dataclass(frozen=True)
-class Section:
-    """One section of the updates page: newest posts in full, older ones as links."""
-
-    key: str
-    label: str
-    fragments: tuple[Markup, ...]
-    older: tuple[Post, ...]
-
-
-def render_index(
-    site: Site,
-    sections: Sequence[tuple[str, str, Sequence[Post], Sequence[Post]]],
-    templates: Mapping[str, jinja2.Template],
-    feed_links: Sequence[FeedLink],
-    fragment: Callable[[Post], str],
-) -> bytes:
-    """Render the updates page: per section (key, label, posts in full, older posts)."""
-    shown = [
-        Section(key, label, tuple(Markup(fragment(p)) for p in full), tuple(older))  # noqa: S704
-        for key, label, full, older in sections
-    ]
-    page = render_template(
-        templates["index.html"],
-        site.templates_dir,
-        site=site,
-        sections=shown,
-        feed_links=feed_links,
-        post_url=lambda post: site.url(post_path(post)),
-    )
-    return page.encode("utf-8")
-
-
-def render_feed_pages(
-    site: Site,
-    feeds: Sequence[FeedLink],
-    site_feeds: Sequence[FeedLink],
-    templates: Mapping[str, jinja2.Template],
-) -> dict[str, bytes]:
-    """Render the list of every feed and the autodiscovery snippet."""
-    groups: dict[str, list[FeedLink]] = {}
-    for feed in feeds:
-        groups.setdefault(feed.group, []).append(feed)
-    listing = render_template(
-        templates["feeds.html"],
-        site.templates_dir,
-        site=site,
-        feed_links=site_feeds,
-        groups=list(groups.items()),
-    )
-    snippet = render_template(
-        templates["feed_links.html"], site.templates_dir, site=site, feed_links=site_feeds
-    )
-    return {"feeds.html": listing.encode("utf-8"), "feed-links.html": snippet.encode("utf-8")}

@@ -3,12 +3,19 @@
 The preview is built into the cache folder with drafts shown and links pointing at the local
 server, so ``output/`` and the ledger are never touched by previewing. A build error does not
 stop the server: it is printed and shown on every page until the next good build.
+
+Open pages reload themselves after each rebuild: the server adds a small script to the
+HTML it sends (never to the files it serves from) that listens to ``/_wcitfeed/events``,
+a stream of server-sent events that says "reload" once the build the page came from is
+no longer the newest.
 """
 
 from __future__ import annotations
 
+import errno
 import html
 import io
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -17,7 +24,7 @@ from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
@@ -35,6 +42,21 @@ DEBOUNCE = 0.3
 # served at once: a page that opens thousands of idle connections cannot deafen the server.
 IDLE_TIMEOUT = 5.0
 MAX_CONNECTIONS = 32
+EVENTS = "/_wcitfeed/events"
+# An open event stream says something this often, so a closed tab frees its connection.
+KEEPALIVE = 10.0
+_RELOAD = (
+    '<script>new EventSource("{events}?since={generation}")'
+    '.addEventListener("reload", () => location.reload());</script>'
+)
+
+
+# The addresses that mean "every interface": the preview is then open to the network.
+EVERY_INTERFACE = ("0.0.0.0", "::")  # noqa: S104 - compared with --bind, never bound here
+
+
+class PortBusy(Exception):
+    """The address and port to serve on are taken (or not ours to take)."""
 
 
 class Preview:
@@ -49,6 +71,9 @@ class Preview:
         self.folder: Path | None = None
         self.errors: list[str] = []
         self.lock = threading.Lock()
+        # Counts finished builds; pages and event streams compare it to reload.
+        self.generation = 0
+        self.changed = threading.Condition()
 
     def rebuild(self) -> None:
         """Build once; keep serving the last good build's folder when this one fails.
@@ -67,9 +92,19 @@ class Preview:
                 self.folder = folder
             for line in errors:
                 self._report(line)
+        with self.changed:
+            self.generation += 1
+            self.changed.notify_all()
+
+    def wait_past(self, generation: int, timeout: float) -> int:
+        """Wait until a build after ``generation`` finished (or ``timeout``); return the
+        newest generation."""
+        with self.changed:
+            self.changed.wait_for(lambda: self.generation > generation, timeout)
+            return self.generation
 
 
-def make_handler(preview: Preview) -> type[SimpleHTTPRequestHandler]:
+def make_handler(preview: Preview, hosts: set[str] | None) -> type[SimpleHTTPRequestHandler]:
     """Create a request handler that serves the preview folder with feed content types."""
 
     class Handler(SimpleHTTPRequestHandler):
@@ -85,12 +120,45 @@ def make_handler(preview: Preview) -> type[SimpleHTTPRequestHandler]:
                 self.send_error(HTTPStatus.BAD_REQUEST, "NUL byte in path")
                 return False
             host = (self.headers.get("Host") or "").lower()
-            port = self.server.server_address[1]  # type: ignore[index]
-            if host not in allowed_hosts(int(port)):
+            if hosts is not None and host not in hosts:
                 # A name that resolves to 127.0.0.1 elsewhere (DNS rebinding) is not us.
                 self.send_error(HTTPStatus.MISDIRECTED_REQUEST, "Unknown Host header")
                 return False
             return True
+
+        def do_GET(self) -> None:
+            if urlsplit(self.path).path == EVENTS:
+                self._events()
+                return
+            super().do_GET()
+
+        def _events(self) -> None:
+            """Stream "reload" once a build newer than the page's has finished."""
+            query = parse_qs(urlsplit(self.path).query)
+            try:
+                seen = int(query.get("since", ["0"])[0])
+            except ValueError:
+                seen = 0
+            self.send_response(HTTPStatus.OK)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Cache-Control", "no-store")
+            self.end_headers()
+            try:
+                while True:
+                    newest = preview.wait_past(seen, KEEPALIVE)
+                    if newest > seen:
+                        self.wfile.write(f"event: reload\ndata: {newest}\n\n".encode())
+                        self.wfile.flush()
+                        return
+                    self.wfile.write(b": still here\n\n")
+                    self.wfile.flush()
+            except OSError:
+                return  # the page went away
+
+        def _with_reload(self, body: bytes) -> bytes:
+            script = _RELOAD.format(events=EVENTS, generation=preview.generation).encode()
+            at = body.rfind(b"</body>")
+            return body[:at] + script + body[at:] if at >= 0 else body + script
 
         def list_directory(self, path: Any) -> Any:
             self.send_error(HTTPStatus.NOT_FOUND, "Not found")
@@ -117,6 +185,8 @@ def make_handler(preview: Preview) -> type[SimpleHTTPRequestHandler]:
                 if not path.resolve().is_relative_to(root):
                     self.send_error(HTTPStatus.NOT_FOUND, "Not found")
                     return None
+            if path.is_file() and path.suffix == ".html":
+                return self._page(path)
             if path.is_file():
                 info = path.stat()
                 etag = f'"{info.st_size:x}-{info.st_mtime_ns:x}"'
@@ -129,6 +199,16 @@ def make_handler(preview: Preview) -> type[SimpleHTTPRequestHandler]:
                     return None
                 self._etag = etag
             return super().send_head()
+
+        def _page(self, path: Path) -> Any:
+            """Send an HTML page with the reload script; never cached, as it changes."""
+            body = self._with_reload(path.read_bytes())
+            self.send_response(HTTPStatus.OK)
+            self.send_header("Content-Type", CONTENT_TYPES[".html"])
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Cache-Control", "no-store")
+            super().end_headers()
+            return io.BytesIO(body)
 
         def end_headers(self) -> None:
             etag = getattr(self, "_etag", None)
@@ -154,6 +234,7 @@ def make_handler(preview: Preview) -> type[SimpleHTTPRequestHandler]:
                 f"<p>Fix these and save; this page comes back by itself:</p><ul>{items}</ul>"
                 "</body></html>"
             ).encode()
+            body = self._with_reload(body)
             self.send_response(HTTPStatus.INTERNAL_SERVER_ERROR)
             self.send_header("Content-Type", "text/html; charset=utf-8")
             self.send_header("Content-Length", str(len(body)))
@@ -167,9 +248,17 @@ def make_handler(preview: Preview) -> type[SimpleHTTPRequestHandler]:
     return Handler
 
 
-def allowed_hosts(port: int) -> set[str]:
-    """Return the Host header values the preview answers to."""
-    return {f"{name}:{port}" for name in ("127.0.0.1", "localhost", "[::1]")}
+def allowed_hosts(bind: str, port: int) -> set[str] | None:
+    """Return the Host header values the preview answers to: loopback names and the bound
+    address; None (any) when bound to every interface, for phones on the same network."""
+    if bind in EVERY_INTERFACE:
+        return None
+    names = {"127.0.0.1", "localhost", "[::1]", _url_host(bind)}
+    return {f"{name}:{port}" for name in names}
+
+
+def _url_host(address: str) -> str:
+    return f"[{address}]" if ":" in address else address
 
 
 class _BoundedServer(ThreadingHTTPServer):
@@ -195,6 +284,10 @@ class _BoundedServer(ThreadingHTTPServer):
             self._slots.release()
 
 
+class _BoundedServer6(_BoundedServer):
+    address_family = socket.AF_INET6
+
+
 class _OnChange(FileSystemEventHandler):
     def __init__(self, ignored: list[Path], changed: threading.Event) -> None:
         self.ignored = [str(p) for p in ignored]
@@ -209,16 +302,32 @@ class _OnChange(FileSystemEventHandler):
         self.changed.set()
 
 
+def open_server(preview: Preview, bind: str, port: int) -> _BoundedServer:
+    """Bind the preview server; raise ``PortBusy`` in one sentence when that fails."""
+    server_class = _BoundedServer6 if ":" in bind else _BoundedServer
+    try:
+        server = server_class((bind, port), make_handler(preview, None))
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise PortBusy(
+                f"port {port} on {bind} is in use (is another preview running?): "
+                "choose another with --port, or --port 0 for any free one"
+            ) from None
+        raise PortBusy(f"cannot serve on {bind} port {port}: {exc.strerror}") from None
+    server.RequestHandlerClass = make_handler(preview, allowed_hosts(bind, server.server_port))
+    shown = socket.gethostname() if bind in EVERY_INTERFACE else _url_host(bind)
+    preview.base_url = f"http://{shown}:{server.server_port}/"
+    return server
+
+
 def serve(
     preview: Preview,
     watched: list[Path],
     ignored: list[Path],
-    port: int,
+    server: _BoundedServer,
     ready: Callable[[str], Any],
 ) -> None:
     """Serve until interrupted, rebuilding after every change below the watched paths."""
-    server = _BoundedServer(("127.0.0.1", port), make_handler(preview))
-    preview.base_url = f"http://127.0.0.1:{server.server_port}/"
     preview.rebuild()
     changed = threading.Event()
     observer = Observer()

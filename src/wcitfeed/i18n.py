@@ -1,0 +1,72 @@
+"""Pages in the site's language: dates by Babel's locale data, fixed strings by catalogue.
+
+The theme's fixed strings ("Subscribe", "Older posts") are English in the templates and
+translated from the gettext catalogues in ``translations/`` (``fr.po``, …), read with
+Babel. A language without a catalogue keeps the English strings but still gets its own
+date format: ``language = "fr"`` gives "vendredi 14 décembre 2012, 19:00".
+"""
+
+from __future__ import annotations
+
+import functools
+import gettext
+import io
+from datetime import datetime
+from pathlib import Path
+
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date, format_time
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+CATALOGUES = Path(__file__).resolve().parent / "translations"
+
+
+def babel_locale(language: str) -> Locale | None:
+    """Return Babel's locale for a language tag such as ``fr`` or ``fr-CA`` (None if unknown)."""
+    try:
+        return Locale.parse(language.replace("-", "_"))
+    except (UnknownLocaleError, ValueError):
+        return None
+
+
+@functools.cache
+def translations(language: str) -> gettext.NullTranslations:
+    """Return the theme's strings in ``language``: its catalogue, else its base language's
+    (``fr-CA`` falls back to ``fr``), else English."""
+    locale = babel_locale(language)
+    if locale is None:
+        return gettext.NullTranslations()
+    for name in dict.fromkeys([str(locale), locale.language]):
+        path = CATALOGUES / f"{name}.po"
+        if path.is_file():
+            with path.open("rb") as handle:
+                catalogue = read_po(handle, locale=name)
+            compiled = io.BytesIO()
+            write_mo(compiled, catalogue)
+            compiled.seek(0)
+            return gettext.GNUTranslations(compiled)
+    return gettext.NullTranslations()
+
+
+def long_date(moment: datetime, language: str, *, timed: bool = True) -> str:
+    """Format a date for people in the site's language, in the date's own offset.
+
+    'Friday, December 7, 2012, 7:00 PM (UTC+04:00)' in English; a date written without a
+    time of day is just 'Friday, December 7, 2012'.
+    """
+    locale = babel_locale(language) or Locale("en")
+    # Babel would move an aware time to UTC; the wall-clock time is what the author wrote.
+    wall = moment.replace(tzinfo=None)
+    day = format_date(wall, "full", locale=locale)
+    if not timed:
+        return day
+    offset = moment.strftime("%z")
+    offset = f"{offset[:3]}:{offset[3:]}" if offset else ""
+    return f"{day}, {format_time(wall, 'short', locale=locale)} (UTC{offset})"
+
+
+def short_date(moment: datetime, language: str) -> str:
+    """Format a date compactly for listings: '7 Dec 2012' in British English."""
+    locale = babel_locale(language) or Locale("en")
+    return format_date(moment.replace(tzinfo=None), "medium", locale=locale)
