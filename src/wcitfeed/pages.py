@@ -57,7 +57,7 @@ class Listed:
 
     title: str
     url: str
-    date: datetime
+    date: str
     date_text: str
     summary: str
     draft: bool
@@ -216,7 +216,8 @@ class PageMaker:
         """Return how a list shows a post, given its summary."""
         date_text = i18n.long_date(post.date, self.site.language, timed=post.timed)
         url = self.site.url(post_path(post))
-        return Listed(post.title, url, post.date, date_text, summary, post.draft)
+        date = i18n.machine_date(post.date, timed=post.timed)
+        return Listed(post.title, url, date, date_text, summary, post.draft)
 
     def _render(
         self, name: str, page: PageMeta, feed_links: Sequence[FeedLink] = (), **context: Any
@@ -255,6 +256,7 @@ class PageMaker:
             page,
             post=post,
             body_html=Markup(highlight_code(item.body_html)),  # noqa: S704 - cleaned by nh3
+            date=i18n.machine_date(post.date, timed=post.timed),
             date_text=i18n.long_date(post.date, site.language, timed=post.timed),
             updated_text=i18n.long_date(updated, site.language) if updated else "",
             category=category,

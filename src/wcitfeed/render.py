@@ -352,6 +352,7 @@ def _post_context(
     return {
         "site": site,
         "post": post,
+        "date": i18n.machine_date(post.date, timed=post.timed),
         "date_text": i18n.long_date(post.date, site.language, timed=post.timed),
         "url": url,
         "summary": summary,
