@@ -108,10 +108,15 @@ def test_text_digest_keeps_lists_and_footnotes_links(tmp_path: Path) -> None:
         check=True,
     ).stdout
     assert "Friday December 14th | Final update from WCIT" in text
-    assert text.count("\n  * ") == 11
+    assert text.count("\n  - ") == 11
+    # Links are numbered like footnotes, with no Markdown left over.
+    assert re.search(r"on the site \[(\d+)\]$", text, re.MULTILINE)
     assert re.search(
-        r"^\s+\[\d+\]: https://wcit-updates\.example\.org/posts/2012-12-14/$", text, re.MULTILINE
+        r"^\[\d+\] https://wcit-updates\.example\.org/posts/2012-12-14/$", text, re.MULTILINE
     )
+    assert not re.search(r"\]\[\d+\]|^#|\*\*|\]\(", text, re.MULTILINE), text
+    assert text.startswith("Updates from WCIT: 1 new update")  # not the hidden preheader
+    assert max(len(line) for line in text.splitlines()) <= 76
     assert "<" not in text
 
 
@@ -195,13 +200,13 @@ def test_sendmail_delivers_the_digest_to_a_local_mailbox(tmp_path: Path) -> None
 def test_since_last_twice_sends_nothing_the_second_time(tmp_path: Path) -> None:
     site = site_with_seed(tmp_path)
     first = subprocess.run(
-        [*WCITFEED, "digest", "--since-last", "--format", "text"],
+        [*WCITFEED, "digest", "--since-last", "--max", "10", "--format", "text"],
         cwd=site,
         capture_output=True,
         text=True,
     )
     assert first.returncode == 0
-    assert first.stdout.count("## ") == 6
+    assert first.stdout.count("\n-----") == 6  # six underlined post headings
     state = site / "wcitfeed-digest.json"
     saved = state.read_bytes()
     second = subprocess.run(

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from email.utils import parseaddr
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 import click
@@ -19,6 +19,11 @@ import click
 from wcitfeed import __version__, api
 from wcitfeed.errors import EnvironmentProblem, Problems, Refused, WcitfeedError
 from wcitfeed.pipeline import BuildResult, Locked, Options, Paths, build
+
+if TYPE_CHECKING:
+    from email.message import EmailMessage
+
+    from wcitfeed.newsletter import Digest
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 # Exit codes, documented in README.md ("Exit codes").
@@ -507,6 +512,18 @@ def new_command(
     help="Posts not in an earlier --since-last digest (remembered in --state).",
 )
 @click.option(
+    "--start-now",
+    is_flag=True,
+    help="Record every post so far as sent and send nothing: where --since-last starts.",
+)
+@click.option(
+    "--max",
+    "most",
+    type=click.IntRange(min=1),
+    default=None,
+    help="At most the N newest of the window (older unsent ones are passed over).",
+)
+@click.option(
     "--full/--summary",
     default=False,
     show_default=True,
@@ -520,9 +537,20 @@ def new_command(
     show_default=True,
     help="An HTML document, plain text, or a MIME message.",
 )
-@click.option("--to", "to", multiple=True, help="Recipient for --format eml (repeatable).")
-@click.option("--from", "sender", default=None, help="Sender for --format eml.")
+@click.option("--to", "to", multiple=True, help="Recipient (repeatable).")
+@click.option(
+    "--bcc",
+    is_flag=True,
+    help="Recipients in the envelope only; To: shows none of them.",
+)
+@click.option("--from", "sender", default=None, help="Sender. [default: mail_from setting]")
 @click.option("--subject", default=None, help="Subject and heading.")
+@click.option(
+    "--send",
+    is_flag=True,
+    help="Deliver it: SMTP (smtp_host setting) or the local sendmail.",
+)
+@click.option("--dry-run", is_flag=True, help="With --send: print what would be sent.")
 @click.option(
     "--state",
     type=_path,
@@ -535,64 +563,137 @@ def digest_command(
     since: datetime | None,
     last: int | None,
     since_last: bool,
+    start_now: bool,
+    most: int | None,
     full: bool,
     fmt: str,
     to: tuple[str, ...],
+    bcc: bool,
     sender: str | None,
     subject: str | None,
+    send: bool,
+    dry_run: bool,
     state: Path | None,
     config: Path | None,
     now: datetime | None,
 ) -> None:
-    """Print an e-mail-safe digest of new posts, for newsletters.
+    """Make an e-mail-safe digest of new posts, print it or send it, for newsletters.
 
-    Exactly one of --since, --last, --since-last. With nothing new it prints nothing on
-    stdout, says so on stderr, exits 3 and leaves the state alone, so cron sends no empty
-    newsletter.
+    Exactly one of --since, --last, --since-last (or --start-now). The first --since-last
+    needs --start-now or --max, so it never mails every post ever written. With nothing
+    new it prints nothing on stdout, says so on stderr, exits 3 and leaves the state
+    alone, so cron sends no empty newsletter; the state moves only once the digest was
+    printed or handed to the mail server. A failed delivery exits 6.
 
     \b
     Example:
-      wcitfeed digest --since-last --format eml --to list@example.org \\
-          --from updates@example.org | sendmail -t
+      wcitfeed digest --since-last --start-now          # once: start from now
+      wcitfeed digest --since-last --send --bcc --to a@example.org --to b@example.org
     """
     from wcitfeed.config import find_config
-    from wcitfeed.mail import digest_message
     from wcitfeed.newsletter import Window, make_digest, record_sent
+    from wcitfeed.newsletter import start_now as record_start
 
+    if start_now:
+        if since is not None or last is not None or send:
+            raise click.UsageError("--start-now records a starting point: give it alone")
+        since_last = True
     if sum([since is not None, last is not None, since_last]) != 1:
         raise click.UsageError("give exactly one of --since, --last, --since-last")
-    if fmt == "eml" and (not to or not sender):
-        raise click.UsageError("--format eml needs --to and --from")
+    if dry_run and not send:
+        raise click.UsageError("--dry-run goes with --send")
+    if bcc and not (send or fmt == "eml"):
+        raise click.UsageError("--bcc is for --send or --format eml")
     _check_headers(subject, sender, to)
     moment = _now(now)
     config = _run_step(lambda: find_config(config))
     state_path = state or config.parent / "wcitfeed-digest.json"
-    window = Window(_now(since) if since else None, last, since_last)
+    if start_now:
+        count = _run_step(lambda: record_start(config, moment, state_path))
+        click.echo(
+            f"Recorded {_count(count, 'post')} as sent in {state_path}; the next --since-last "
+            "digest starts after them.",
+            err=True,
+        )
+        return
+    window = Window(_now(since) if since else None, last, since_last, most)
     digest = _run_step(
         lambda: make_digest(config, window, moment, state_path, full=full, subject=subject)
     )
     if digest is None:
         click.echo("Nothing new for a digest.", err=True)
         sys.exit(EXIT_UNCHANGED)
-    if fmt == "html":
+    if send or fmt == "eml":
+        message, recipients = _message(digest, sender, to, bcc, moment)
+        if send:
+            _send(message, recipients, digest, dry_run)
+            if dry_run:
+                return
+        else:
+            sys.stdout.buffer.write(message.as_bytes())
+            sys.stdout.buffer.flush()
+    elif fmt == "html":
         click.echo(digest.html, nl=False)
-    elif fmt == "text":
-        click.echo(digest.text, nl=False)
     else:
-        domain = urlsplit(digest.site.base_url).hostname or "localhost"
-        message = digest_message(
-            digest.html,
-            digest.text,
-            subject=digest.subject,
-            sender=sender or "",
-            to=list(to),
-            when=moment,
-            domain=domain,
-        )
-        sys.stdout.buffer.write(message)
-        sys.stdout.buffer.flush()
+        click.echo(digest.text, nl=False)
     if since_last:
         record_sent(state_path, digest, moment)
+        if digest.passed_over:
+            click.echo(
+                f"Passed over {_count(len(digest.passed_over), 'older post')} (--max).", err=True
+            )
+
+
+def _message(
+    digest: Digest, sender: str | None, to: tuple[str, ...], bcc: bool, moment: datetime
+) -> tuple[EmailMessage, list[str]]:
+    """Address a digest: its MIME message and the envelope's recipients."""
+    from wcitfeed.mail import Envelope, digest_message
+
+    mail = digest.site.mail
+    sender = sender or mail.sender
+    if not to or not sender:
+        raise click.UsageError("a message needs --to and --from (or mail_from in the settings)")
+    envelope = Envelope(
+        sender=sender,
+        to=to,
+        bcc=bcc,
+        list_id=mail.list_id,
+        list_name=digest.site.title,
+        unsubscribe_url=mail.unsubscribe_url,
+        unsubscribe_mailto=mail.unsubscribe_mailto,
+    )
+    domain = urlsplit(digest.site.base_url).hostname or "localhost"
+    message = digest_message(
+        digest.html,
+        digest.text,
+        subject=digest.subject,
+        envelope=envelope,
+        when=moment,
+        domain=domain,
+    )
+    return message, list(to)
+
+
+def _send(message: EmailMessage, recipients: list[str], digest: Digest, dry_run: bool) -> None:
+    """Hand the message over (or show it, with --dry-run); exit 6 in one line on failure."""
+    from wcitfeed.send import deliver
+
+    if dry_run:
+        for name, value in message.items():
+            click.echo(f"{name}: {value}")
+        click.echo(f"Envelope recipients: {', '.join(recipients)}")
+        click.echo(f"Posts: {', '.join(p.title for p in digest.posts)}")
+        click.echo("Dry run: nothing sent, state unchanged.", err=True)
+        return
+    sender = str(message["From"])
+    delivered = _run_step(lambda: deliver(message, sender, recipients, digest.site.mail))
+    click.echo(
+        f"Sent {_count(len(digest.posts), 'post')} to {_count(len(recipients), 'recipient')} "
+        f"through {delivered.where}."
+    )
+    if delivered.refused:
+        click.echo(f"Warning: refused: {delivered.refused}", err=True)
 
 
 T = TypeVar("T")

@@ -8,12 +8,13 @@ import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from wcitfeed.errors import ConfigError, Problems, WcitfeedError, quote
-from wcitfeed.model import Author, Site
+from wcitfeed.model import Author, Mail, Site
 
 DEFAULT_CONFIG = Path("wcitfeed.toml")
 CONFIG_VARIABLE = "WCITFEED_CONFIG"
@@ -98,6 +99,43 @@ SETTINGS: dict[str, Setting] = {
     "cache": Setting("string", ".wcitfeed-cache", "Folder for the build cache; safe to delete."),
     "ledger": Setting(
         "string", "wcitfeed-ledger.json", 'File that remembers edits (commit it); "" for none.'
+    ),
+    "email_feed": Setting(
+        "boolean",
+        False,
+        "Also write email/rss.xml, whose items carry the e-mail-safe HTML, for RSS-to-e-mail "
+        "services (Buttondown, Mailchimp).",
+    ),
+    "mail_from": Setting(
+        "string", None, "Sender of digests: 'WCIT updates <updates@example.org>'; --from wins."
+    ),
+    "list_id": Setting(
+        "string", None, "List-Id of digests (RFC 2919), a domain-like label: updates.example.org."
+    ),
+    "unsubscribe_url": Setting(
+        "string",
+        None,
+        "Unsubscribe link of digests: an https URL (one-click, RFC 8058) or a mail service's "
+        "merge tag such as *|UNSUB|*.",
+    ),
+    "unsubscribe_mailto": Setting(
+        "string", None, "Address that unsubscribes by e-mail (List-Unsubscribe: mailto)."
+    ),
+    "mail_footer": Setting(
+        "string", None, "The digest's footer line, instead of the theme's; merge tags kept."
+    ),
+    "smtp_host": Setting(
+        "string", None, "SMTP server for digest --send; without it, the local sendmail."
+    ),
+    "smtp_port": Setting("integer", 587, "SMTP port: 587 for STARTTLS, 465 for TLS."),
+    "smtp_security": Setting("string", "starttls", 'SMTP security: "starttls", "tls" or "none".'),
+    "smtp_user": Setting(
+        "string",
+        None,
+        "SMTP user; the password comes from $WCITFEED_SMTP_PASSWORD or smtp_password_file.",
+    ),
+    "smtp_password_file": Setting(
+        "string", None, "File holding the SMTP password (never the password itself here)."
     ),
 }
 
@@ -249,6 +287,7 @@ def load_site(
     if not authors and isinstance(values.get("title"), str):
         # Atom needs an author for every entry; the site itself is the fallback.
         authors = (Author(name=values["title"]),)
+    mail = _mail(values, fail, path.parent)
     categories = values.get("categories") or {}
     for key, label in categories.items():
         if not isinstance(label, str):
@@ -287,7 +326,48 @@ def load_site(
         template_tags=values["template_tags"],
         max_post_bytes=values["max_post_bytes"],
         removal_limit=values["removal_limit"],
+        mail=mail,
+        email_feed=values["email_feed"],
         source=path,
+    )
+
+
+_LIST_ID_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9-]+)+$")
+
+
+def _mail(values: Mapping[str, Any], fail: Callable[[str, str], None], root: Path) -> Mail:
+    """Check the digest settings: every one may end up in a mail header."""
+    for key in ("mail_from", "list_id", "unsubscribe_url", "unsubscribe_mailto", "mail_footer"):
+        value = values.get(key)
+        if isinstance(value, str) and _CONTROL_RE.search(value):
+            fail(key, "must be one line (no line breaks or control characters)")
+    sender = values.get("mail_from")
+    if isinstance(sender, str) and not _EMAIL_RE.match(parseaddr(sender)[1]):
+        fail("mail_from", 'must be an address (write mail_from = "News <news@example.org>")')
+    list_id = values.get("list_id")
+    if isinstance(list_id, str) and not _LIST_ID_RE.match(list_id):
+        fail("list_id", 'must be a domain-like label (write list_id = "updates.example.org")')
+    mailto = values.get("unsubscribe_mailto")
+    if isinstance(mailto, str) and not _EMAIL_RE.match(mailto):
+        fail("unsubscribe_mailto", 'must be an address (write "leave@example.org")')
+    security = values.get("smtp_security")
+    if security not in (None, "starttls", "tls", "none"):
+        fail("smtp_security", 'must be "starttls", "tls" or "none"')
+    port = values.get("smtp_port")
+    if isinstance(port, int) and not 0 < port < 65536:
+        fail("smtp_port", "must be a port from 1 to 65535 (write smtp_port = 587)")
+    secret = values.get("smtp_password_file")
+    return Mail(
+        sender=sender,
+        list_id=list_id,
+        unsubscribe_url=values.get("unsubscribe_url"),
+        unsubscribe_mailto=mailto,
+        footer=values.get("mail_footer"),
+        smtp_host=values.get("smtp_host"),
+        smtp_port=port if isinstance(port, int) else 587,
+        smtp_security=security if isinstance(security, str) else "starttls",
+        smtp_user=values.get("smtp_user"),
+        smtp_password_file=root / secret if isinstance(secret, str) else None,
     )
 
 

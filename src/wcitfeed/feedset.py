@@ -39,6 +39,7 @@ MEDIA_TYPES = {
 }
 FORMAT_NAMES = {"atom": "Atom", "rss": "RSS", "json": "JSON Feed"}
 SITE_GROUP = "All updates"
+EMAIL_FEED = "email/rss.xml"
 
 
 @dataclass(frozen=True)
@@ -205,6 +206,29 @@ def plan_documents(site: Site, feed: LogicalFeed) -> list[DocPlan]:
     must_keep = min(total, max(1, total - pages * size if archived else 1))
     plans += documents(None, newest, pages or None, must_keep, total)
     return plans
+
+
+def email_plan(site: Site, posts: Sequence[Post]) -> DocPlan:
+    """Plan the e-mail feed: an RSS window of the newest posts, whose items the build
+    fills with e-mail-safe HTML (see ``plan.Maker.email_entry``)."""
+    newest = tuple(newest_first(posts))
+    newest = newest[: site.feed_limit] if site.feed_limit else newest
+    url = site.url(EMAIL_FEED)
+    return DocPlan(
+        EMAIL_FEED,
+        "rss",
+        site.title,
+        site.subtitle,
+        url,
+        site.base_url,
+        (("rss", url),),
+        newest,
+        None,
+        None,
+        live=False,
+        must_keep=min(1, len(newest)),
+        total=len(newest),
+    )
 
 
 def make_document(

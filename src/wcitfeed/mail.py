@@ -7,8 +7,11 @@ a width and alt text, and a final nh3 pass keeps only plain, safe markup.
 
 from __future__ import annotations
 
+import email.policy
 import hashlib
+import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -63,7 +66,13 @@ def email_safe(html: str, css: str) -> str:
 
 
 def _size_images(html: str) -> str:
-    """Give every image a width of at most 600 px, fluid below that, and alt text."""
+    """Keep every image at its own size up to the 600 px column, never larger, and give it
+    alt text.
+
+    A width the author wrote is kept when it fits and lowered to 600 when it does not; an
+    image without one gets none (a 40 px icon stays 40 px); ``max-width:100%`` lets each
+    shrink with a phone's screen.
+    """
     if "<img" not in html:
         return html
     parts = lxml.html.fragments_fromstring(html)
@@ -72,9 +81,9 @@ def _size_images(html: str) -> str:
             continue
         for img in part.iter("img"):
             width = img.get("width", "")
-            if not width.isdigit() or int(width) > MAX_IMAGE_WIDTH:
+            if width and not (width.isdigit() and int(width) <= MAX_IMAGE_WIDTH):
                 img.set("width", str(MAX_IMAGE_WIDTH))
-            img.attrib.pop("height", None)
+                img.attrib.pop("height", None)
             img.set("style", (img.get("style", "") + ";max-width:100%;height:auto").lstrip(";"))
             if not img.get("alt"):
                 name = urlsplit(img.get("src", "")).path.rsplit("/", 1)[-1]
@@ -106,6 +115,7 @@ def digest_html(
     """Render a digest of posts as one e-mail-safe HTML document."""
     css = email_css(site, templates)
     bodies = [email_safe(item.body_html, css) if full else "" for item in items]
+    preheader = " · ".join(item.post.title for item in items)
     page = render_template(
         templates["digest.html"],
         site.templates_dir,
@@ -113,42 +123,86 @@ def digest_html(
         items=list(zip(items, bodies, strict=True)),
         full=full,
         subject=subject,
+        preheader=preheader[:150],
+        footer=site.mail.footer,
+        unsubscribe_url=site.mail.unsubscribe_url,
     )
     head, _, rest = page.partition("<body>")
     body = email_safe(rest.rsplit("</body>", 1)[0], css)
     return f'{head}<body style="margin:0;padding:0;background:#ffffff">{body}</body>\n</html>\n'
 
 
+_REFERENCE_RE = re.compile(r"\[([^\]\n]+)\]\[(\d+)\]")
+_DEFINITION_RE = re.compile(r"^ *\[(\d+)\]: (\S+)$", re.MULTILINE)
+_HEADING_RE = re.compile(r"^(#{1,6}) (.+)$", re.MULTILINE)
+_PREHEADER_RE = re.compile(r'<div style="display:none[^"]*">.*?</div>', re.DOTALL)
+
+
 def digest_text(html: str) -> str:
-    """Turn a digest's HTML into readable plain text: lists kept, links as footnotes."""
+    """Turn a digest's HTML into plain text that reads as text: headings underlined,
+    lists kept, and links numbered like footnotes ("the plenary [1]" … "[1] https://…")."""
     converter = html2text.HTML2Text()
     converter.inline_links = False
     converter.wrap_links = False
     converter.body_width = 72
     converter.ignore_emphasis = True
     converter.ignore_tables = True  # layout tables: their cells are paragraphs
-    return converter.handle(html).strip() + "\n"
+    converter.ul_item_mark = "-"
+    converter.wrap_list_items = True
+    # The preheader is for the inbox's preview line only, not for readers of the text.
+    text = converter.handle(_PREHEADER_RE.sub("", html, count=1))
+    text = _REFERENCE_RE.sub(r"\1 [\2]", text)
+    text = _DEFINITION_RE.sub(r"[\1] \2", text)
+
+    def underline(match: re.Match[str]) -> str:
+        title = match.group(2).strip()
+        return f"{title}\n{('=' if len(match.group(1)) == 1 else '-') * min(len(title), 72)}"
+
+    return _HEADING_RE.sub(underline, text).strip() + "\n"
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """Who a digest goes to and how a list is named in it."""
+
+    sender: str
+    to: tuple[str, ...]
+    # Recipients only in the envelope: To: shows the list (or no one), never the others.
+    bcc: bool = False
+    list_id: str | None = None
+    list_name: str = ""
+    unsubscribe_url: str | None = None
+    unsubscribe_mailto: str | None = None
 
 
 def digest_message(
-    html: str,
-    text: str,
-    *,
-    subject: str,
-    sender: str,
-    to: Sequence[str],
-    when: datetime,
-    domain: str,
-) -> bytes:
-    """Build a multipart/alternative message (text, then HTML) ready for `sendmail -t`."""
-    message = EmailMessage()
+    html: str, text: str, *, subject: str, envelope: Envelope, when: datetime, domain: str
+) -> EmailMessage:
+    """Build a multipart/alternative message (text, then HTML) with a list's headers.
+
+    Subjects and names are encoded per RFC 2047 by the standard library's default policy;
+    ``List-Unsubscribe-Post`` (RFC 8058 one-click) goes with an https unsubscribe URL only,
+    and a mail service's merge tag stays out of the headers (the service adds its own).
+    """
+    message = EmailMessage(policy=email.policy.default)
     message["Subject"] = subject
-    message["From"] = sender
-    message["To"] = ", ".join(to)
+    message["From"] = envelope.sender
+    message["To"] = "undisclosed-recipients:;" if envelope.bcc else ", ".join(envelope.to)
     message["Date"] = format_datetime(when)
     digest = hashlib.sha256(html.encode("utf-8")).hexdigest()[:24]
     message["Message-ID"] = make_msgid(idstring=digest, domain=domain)
-    message["MIME-Version"] = "1.0"
+    if envelope.list_id:
+        message["List-Id"] = f"{envelope.list_name} <{envelope.list_id}>"
+    targets = []
+    url = envelope.unsubscribe_url
+    if envelope.unsubscribe_mailto:
+        targets.append(f"<mailto:{envelope.unsubscribe_mailto}?subject=unsubscribe>")
+    if url and url.startswith("https://"):
+        targets.append(f"<{url}>")
+    if targets:
+        message["List-Unsubscribe"] = ", ".join(targets)
+    if url and url.startswith("https://"):
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content(text, charset="utf-8")
     message.add_alternative(html, subtype="html", charset="utf-8")
-    return message.as_bytes()
+    return message

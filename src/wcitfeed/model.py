@@ -25,6 +25,22 @@ class Author:
 
 
 @dataclass(frozen=True)
+class Mail:
+    """How digests are addressed and sent (the mail_* and smtp_* settings)."""
+
+    sender: str | None = None
+    list_id: str | None = None
+    unsubscribe_url: str | None = None
+    unsubscribe_mailto: str | None = None
+    footer: str | None = None
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_security: str = "starttls"
+    smtp_user: str | None = None
+    smtp_password_file: Path | None = None
+
+
+@dataclass(frozen=True)
 class Site:
     """The settings of one site, read from ``wcitfeed.toml``."""
 
@@ -57,6 +73,8 @@ class Site:
     removal_limit: int = 50
     archives: tuple[str, ...] = ("site", "categories")
     page_size: int = 10
+    mail: Mail = Mail()
+    email_feed: bool = False
 
     def category_label(self, key: str | None) -> str:
         """Return the human name of a category key (the key itself when none is set)."""

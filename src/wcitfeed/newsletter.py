@@ -15,7 +15,7 @@ from typing import Any
 
 from wcitfeed import mail, render
 from wcitfeed.config import load_site
-from wcitfeed.content import load_posts, read_body, scan_sources
+from wcitfeed.content import Loaded, Source, load_posts, read_body, scan_sources
 from wcitfeed.errors import ContentError, Problems, WcitfeedError, json_key_line
 from wcitfeed.ledger import apply_ledger, read_ledger
 from wcitfeed.model import Post, Site, newest_first, published
@@ -24,11 +24,17 @@ from wcitfeed.output import write_atomic
 
 @dataclass(frozen=True)
 class Window:
-    """Which posts a digest covers: since a time, the newest N, or all not yet sent."""
+    """Which posts a digest covers: since a time, the newest N, or all not yet sent; and
+    at most ``most`` of them, the newest."""
 
     since: datetime | None = None
     last: int | None = None
     since_last: bool = False
+    most: int | None = None
+
+
+class NoStartingPoint(WcitfeedError):
+    """A first ``--since-last`` digest would send every post ever written."""
 
 
 @dataclass(frozen=True)
@@ -40,6 +46,9 @@ class Digest:
     html: str
     text: str
     subject: str
+    # Older unsent posts ``--max`` left out: recorded as sent with the digest, so the next
+    # one does not bring them up out of order.
+    passed_over: tuple[Post, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -107,18 +116,23 @@ def make_digest(
     subject: str | None,
 ) -> Digest | None:
     """Render the digest for a window; return None when it would be empty."""
-    site = load_site(config)
-    sources, assets = scan_sources(site)
-    loaded = load_posts(site, sources, {})
-    posts, _ = apply_ledger(loaded.posts, read_ledger(site.ledger), now)
-    live = newest_first(published(posts, now))
+    site, loaded, live, assets = _live_posts(config, now)
     if window.since is not None:
         chosen = [p for p in live if p.date >= window.since]
     elif window.last is not None:
         chosen = live[: window.last]
     else:
-        sent = set(read_state(state).sent)
+        known = read_state(state)
+        if not known.sent and known.last_sent is None and window.most is None:
+            raise NoStartingPoint(
+                f"no digest was sent from {state} yet, and this one would hold all "
+                f"{len(live)} posts: add --start-now to start from now, or --max N to send "
+                "the N newest"
+            )
+        sent = set(known.sent)
         chosen = [p for p in live if p.id not in sent]
+    passed_over = tuple(chosen[window.most :]) if window.most is not None else ()
+    chosen = chosen[: window.most] if window.most is not None else chosen
     if not chosen:
         return None
     templates = render.load_templates(site)
@@ -132,11 +146,34 @@ def make_digest(
     ]
     title = subject or f"{site.title}: {len(items)} new update{'s' if len(items) != 1 else ''}"
     html = mail.digest_html(site, items, templates, full=full, subject=title)
-    return Digest(site, tuple(chosen), html, mail.digest_text(html), title)
+    return Digest(site, tuple(chosen), html, mail.digest_text(html), title, passed_over)
+
+
+def _live_posts(
+    config: Path | None, now: datetime
+) -> tuple[Site, Loaded, list[Post], list[Source]]:
+    """Read the site's published posts at ``now``, newest first, as a build would."""
+    site = load_site(config)
+    sources, assets = scan_sources(site)
+    loaded = load_posts(site, sources, {})
+    posts, _ = apply_ledger(loaded.posts, read_ledger(site.ledger), now)
+    return site, loaded, newest_first(published(posts, now)), assets
+
+
+def start_now(config: Path | None, now: datetime, state: Path) -> int:
+    """Record every post published so far as sent, sending nothing; return how many."""
+    _, _, live, _ = _live_posts(config, now)
+    _record(state, [p.id for p in live], now)
+    return len(live)
 
 
 def record_sent(state: Path, digest: Digest, now: datetime) -> None:
-    """Add the digest's posts to the state file, atomically."""
-    sent = list(dict.fromkeys([*read_state(state).sent, *(p.id for p in digest.posts)]))
+    """Add the digest's posts (and those ``--max`` passed over) to the state file."""
+    _record(state, [p.id for p in (*digest.posts, *digest.passed_over)], now)
+
+
+def _record(state: Path, ids: list[str], now: datetime) -> None:
+    """Add ids to the state file, atomically."""
+    sent = list(dict.fromkeys([*read_state(state).sent, *ids]))
     payload = {"sent": sent, "last_sent": now.isoformat()}
     write_atomic(state, (json.dumps(payload, indent=1) + "\n").encode("utf-8"))

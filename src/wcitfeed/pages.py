@@ -184,7 +184,9 @@ def highlight_code(body_html: str) -> str:
         except ClassNotFound:
             return match.group(0)
         code = _ENTITY_RE.sub(lambda m: _ENTITY[m.group(0)], match.group(2))
-        return str(highlight(code, lexer, HtmlFormatter(wrapcode=True)))
+        coloured = str(highlight(code, lexer, HtmlFormatter(wrapcode=True)))
+        # Pygments before 2.20 escaped quotes in text too; the same page either way.
+        return coloured.replace("&quot;", '"').replace("&#39;", "'")
 
     return _CODE_RE.sub(colour, body_html) if "<pre><code class=" in body_html else body_html
 

@@ -42,9 +42,21 @@ MEMO_SIZE = 1000
 # The stored forms of a post's fragment and summary, beside its entries in each format.
 FRAGMENT = "fragment"
 SUMMARY = "summary"
+# A post's item in the e-mail feed: RSS with the e-mail-safe HTML.
+EMAIL_ENTRY = "email-rss"
 # The files each post has of its own, made when the post is rendered.
 POST_KINDS: tuple[JobKind, ...] = ("fragment", "email", "page")
-JobKind = Literal["fragment", "email", "page", "index", "listing", "document", "constant", "asset"]
+JobKind = Literal[
+    "fragment",
+    "email",
+    "page",
+    "index",
+    "listing",
+    "document",
+    "email_feed",
+    "constant",
+    "asset",
+]
 
 
 @dataclass(frozen=True)
@@ -166,6 +178,23 @@ class Maker:
             self.entries[(post.source, fmt)] = cached
         return cached[1]
 
+    def email_entry(self, post: Post, fmt: str) -> bytes:
+        """Return a post's item in the e-mail feed (``fmt`` is "rss"): as stored when the
+        post was rendered, else made here from its e-mail-safe HTML."""
+        key = self.context.keys.get(post.source)
+        if self.reader is not None and key is not None and post.source not in self.memo:
+            stored = self.reader.get(key, EMAIL_ENTRY)
+            if stored is not None:
+                return stored
+        item = self.rendered(post)
+        safe = mail.email_safe(item.body_html, self._email_css())
+        return feedset.make_entry(self.context.site, dataclasses.replace(item, body_html=safe), fmt)
+
+    def _email_css(self) -> str:
+        if self._css is None:
+            self._css = mail.email_css(self.context.site, self.templates)
+        return self._css
+
     def render_post_outputs(self, post: Post, paths: Sequence[tuple[str, JobKind]]) -> PostMade:
         """Render a post once: make its own files (``paths``: path, kind) and its entries."""
         files = {path: self.make_bytes(path, Job(kind, post)) for path, kind in paths}
@@ -174,6 +203,8 @@ class Maker:
         # Fragments and summaries serve other pages later: kept with the entries.
         entries.append((key, FRAGMENT, self.fragment(post).encode("utf-8")))
         entries.append((key, SUMMARY, self.rendered(post).summary.encode("utf-8")))
+        if self.context.site.email_feed:
+            entries.append((key, EMAIL_ENTRY, self.email_entry(post, "rss")))
         # Everything the post is needed for was made just now: remember nothing of it.
         self.memo.pop(post.source, None)
         self.fragments.pop(post.source, None)
@@ -216,7 +247,7 @@ class Maker:
         """Make one file's bytes (or hand over those a worker made already)."""
         if path in self.ready:
             return self.ready.pop(path)
-        site, templates = self.context.site, self.templates
+        site = self.context.site
         if job.kind == "index":
             return self.pages.index(self.context.sections, self.summary)
         if job.kind == "listing":
@@ -231,6 +262,11 @@ class Maker:
             data, found = feedset.make_document(site, job.document, self.entry)
             self.warnings.extend(found)
             return data
+        if job.kind == "email_feed":
+            assert job.document is not None
+            data, found = feedset.make_document(site, job.document, self.email_entry)
+            self.warnings.extend(found)
+            return data
         if job.kind == "constant":
             return job.data
         if job.kind == "asset":
@@ -242,9 +278,7 @@ class Maker:
         fragment = self.fragment(job.post)
         if job.kind == "fragment":
             return fragment.encode("utf-8")
-        if self._css is None:
-            self._css = mail.email_css(site, templates)
-        return mail.email_fragment(fragment, self._css).encode("utf-8")
+        return mail.email_fragment(fragment, self._email_css()).encode("utf-8")
 
     def make_in_parallel(self, jobs: Sequence[tuple[str, Job]]) -> None:
         """Make many feed documents on every core (each post's own files are made when it
@@ -354,6 +388,11 @@ def plan_outputs(
             jobs.append(
                 (plan.path, key(shape, keys_of(plan.posts)), Job("document", document=plan))
             )
+    if site.email_feed:
+        email = feedset.email_plan(site, ordered)
+        bare_email = dataclasses.replace(email, posts=())
+        email_key = key("email_feed", bare_email, keys_of(email.posts))
+        jobs.append((email.path, email_key, Job("email_feed", document=email)))
     planned = [Planned(path, k, partial(maker.make, path, job)) for path, k, job in jobs]
     return planned, {path: job for path, _, job in jobs}, maker
 
