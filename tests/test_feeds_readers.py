@@ -57,8 +57,13 @@ def test_feed_links_and_categories(built_repo: Path) -> None:
     assert rss.feed.link == BASE
     security = next(e for e in atom.entries if e.title == "Security [Cybersecurity]")
     terms = [t.term for t in security.tags]
-    assert terms[0] == "issues"
-    assert security.tags[0].label == "Issue-specific Updates"
+    # A category has one name in every format: its label.
+    assert terms[0] == security.tags[0].label == "Issue-specific Updates"
+    rss_security = next(e for e in rss.entries if e.title == "Security [Cybersecurity]")
+    assert rss_security.tags[0].term == "Issue-specific Updates"
+    json_feed = json.loads((built_repo / "feed.json").read_text("utf-8"))
+    json_security = next(i for i in json_feed["items"] if i["title"] == "Security [Cybersecurity]")
+    assert json_security["tags"][0] == "Issue-specific Updates"
     assert "cybersecurity" in terms
     # The feed's date is the newest entry's, never the build's.
     assert atom.feed.updated == "2012-12-14T22:00:00+04:00"

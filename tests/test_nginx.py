@@ -1,4 +1,5 @@
-"""A real web server in front of the output: readers polling the feed get 304 until it changes."""
+"""Real web servers in front of the output: readers polling the feed get 304 until it changes,
+and the shipped nginx and Caddy settings give each feed its own type."""
 
 from __future__ import annotations
 
@@ -16,8 +17,12 @@ import pytest
 from click.testing import Result
 
 from tests.helpers import make_generated_site
+from wcitfeed.serverconfig import SNIPPETS
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+# Debian's stock types (.xml as text/xml, .json as application/json): the shipped snippet
+# must give each feed its own type over them.
+MIME_TYPES = "/etc/nginx/mime.types"
 
 
 def free_port() -> int:
@@ -45,11 +50,11 @@ events {{ worker_connections 64; }}
 http {{
     access_log off;
     client_body_temp_path {tmp_path}/tmp;
-    types {{ application/atom+xml xml; application/feed+json json; text/html html; }}
+    include {MIME_TYPES};
     server {{
         listen 127.0.0.1:{port};
         root {out};
-        etag on;
+        include {SNIPPETS / "nginx.conf"};
     }}
 }}
 """)
@@ -74,7 +79,7 @@ def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str,
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, dict(response.headers), response.read()
     except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), b""
+        return error.code, dict(error.headers), error.read()
 
 
 def test_304_after_no_change_and_200_after_an_edit(
@@ -85,7 +90,7 @@ def test_304_after_no_change_and_200_after_an_edit(
     assert run_cli("build", "--config", config).exit_code == 0
     status, headers, body = get(base + "atom.xml")
     assert status == 200
-    assert headers["Content-Type"] == "application/atom+xml"
+    assert headers["Content-Type"] == "application/atom+xml; charset=utf-8"
     etag, modified = headers["ETag"], headers["Last-Modified"]
     conditional = {"If-None-Match": etag, "If-Modified-Since": modified}
 
@@ -105,3 +110,72 @@ def test_304_after_no_change_and_200_after_an_edit(
     assert status == 200
     assert b"Edited body of post 3" in body
     assert headers["ETag"] != etag
+
+
+EXPECTED = {
+    "atom.xml": "application/atom+xml; charset=utf-8",
+    "rss.xml": "application/rss+xml; charset=utf-8",
+    "feed.json": "application/feed+json; charset=utf-8",
+    "archive/1/atom.xml": "application/atom+xml; charset=utf-8",
+    "tags/odd/rss.xml": "application/rss+xml; charset=utf-8",
+    "sitemap.xml": "application/xml; charset=utf-8",
+    "index.html": "text/html; charset=utf-8",
+    "posts/post-0001/": "text/html; charset=utf-8",
+}
+
+
+def check_served(base: str) -> None:
+    """Each file with its own type and charset, caching on feeds and pages, our 404 page."""
+    for path, media_type in EXPECTED.items():
+        status, headers, _ = get(base + path)
+        assert (status, headers["Content-Type"]) == (200, media_type), path
+        if path != "sitemap.xml":
+            assert headers["Cache-Control"] == "public, max-age=600", path
+    status, headers, body = get(base + "no/such/page/")
+    assert status == 404
+    assert b"Page not found" in body
+
+
+def test_the_shipped_nginx_snippet_serves_feeds_right(
+    served: tuple[Path, str], run_cli: Callable[..., Result]
+) -> None:
+    root, base = served
+    config = make_generated_site(root, 60, settings="feed_limit = 20\n")
+    assert run_cli("build", "--config", config).exit_code == 0
+    check_served(base)
+
+
+def test_the_shipped_caddy_snippet_serves_feeds_right(
+    tmp_path: Path, run_cli: Callable[..., Result]
+) -> None:
+    caddy = shutil.which("caddy")
+    assert caddy, "make test installs Debian's caddy"
+    config = make_generated_site(tmp_path, 60, settings="feed_limit = 20\n")
+    assert run_cli("build", "--config", config).exit_code == 0
+    port = free_port()
+    caddyfile = tmp_path / "Caddyfile"
+    caddyfile.write_text(
+        "{\n\tadmin off\n\tauto_https off\n}\n"
+        f"http://127.0.0.1:{port} {{\n\troot * {tmp_path / 'output'}\n"
+        f"\timport {SNIPPETS / 'Caddyfile'}\n}}\n"
+    )
+    env = {**os.environ, "HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path / "data")}
+    proc = subprocess.Popen(
+        [caddy, "run", "--config", str(caddyfile), "--adapter", "caddyfile"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+                time.sleep(0.05)
+        check_served(f"http://127.0.0.1:{port}/")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

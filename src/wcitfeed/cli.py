@@ -442,6 +442,28 @@ def serve_command(
         )
 
 
+@main.command("server-config", context_settings=CONTEXT)
+@click.argument("kind", type=click.Choice(["nginx", "apache", "caddy", "headers"]))
+@_config_option
+def server_config_command(kind: str, config: Path | None) -> None:
+    """Print web server settings that serve each feed with its own type and charset.
+
+    nginx: a snippet to include in the server block; apache: an .htaccess; caddy: a
+    snippet to import in the site block; headers: the _headers file of Netlify and
+    Cloudflare Pages, listing the feeds the last build wrote.
+
+    \b
+    Example:
+      wcitfeed server-config nginx > /etc/nginx/snippets/wcitfeed.conf
+      wcitfeed server-config headers > output/_headers
+    """
+    from wcitfeed.config import load_site
+    from wcitfeed.serverconfig import snippet
+
+    site = _run_step(lambda: load_site(config))
+    click.echo(snippet(kind, site), nl=False)
+
+
 @main.command("new", context_settings=CONTEXT)
 @click.argument("title")
 @click.option("--category", default=None, help="Category key; the post goes in its folder.")

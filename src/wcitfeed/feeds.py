@@ -7,6 +7,7 @@ so the same posts always give the same bytes.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,21 @@ def atom_document(site: Site, doc: FeedDoc) -> bytes:
 def rss_document(site: Site, doc: FeedDoc) -> bytes:
     """Serialise one feed document as RSS 2.0 with content:encoded, dc and media."""
     fg = _generator(site, doc, "rss")
-    return bytes(fg.rss_str(pretty=True, encoding="UTF-8"))
+    return _hex_references(bytes(fg.rss_str(pretty=True, encoding="UTF-8")))
+
+
+# RSS leaves open whether a title or description is text or HTML; the W3C validator asks
+# for '&' and '<' in plain text as hexadecimal references, which every reader decodes the
+# same way but no reader can mistake for markup.
+_PLAIN_RE = re.compile(rb"<(title|description)>([^<]*)</\1>")
+
+
+def _hex_references(rss: bytes) -> bytes:
+    def encode(match: re.Match[bytes]) -> bytes:
+        text = match.group(2).replace(b"&amp;", b"&#x26;").replace(b"&lt;", b"&#x3C;")
+        return b"<%s>%s</%s>" % (match.group(1), text, match.group(1))
+
+    return _PLAIN_RE.sub(encode, rss) if b"&" in rss else rss
 
 
 # Entries and frames: a document is its frame's head, its entries' bytes in order, and the
@@ -63,6 +78,7 @@ def frame(site: Site, doc: FeedDoc, fmt: str) -> tuple[bytes, bytes]:
         doc.current,
         doc.complete,
         doc.updated_at,
+        doc.next_archive,
     )
     whole = atom_document(site, with_one) if fmt == "atom" else rss_document(site, with_one)
     start, end = _cut(whole, fmt)
@@ -167,6 +183,8 @@ def _generator(site: Site, doc: FeedDoc, fmt: str) -> FeedGenerator:
         history.links.append(("hub", site.hub))
     if doc.prev_archive:
         history.links.append(("prev-archive", doc.prev_archive[fmt]))
+    if doc.next_archive:
+        history.links.append(("next-archive", doc.next_archive[fmt]))
     if doc.current:
         history.links.append(("current", doc.current[fmt]))
         history.archive = True
@@ -205,28 +223,33 @@ def _entry(fe: FeedEntry, site: Site, item: RenderedPost, *, rss: bool) -> None:
     fe.content(item.body_html, type="html")
     fe.summary(item.summary)
     if post.category:
-        fe.category(
-            term=post.category,
-            label=site.category_label(post.category),
-            scheme=site.url("categories/"),
-        )
+        # One name for a category in every format: its label (RSS and JSON Feed have no
+        # room for a second one), with the categories' scheme beside it.
+        label = site.category_label(post.category)
+        fe.category(term=label, label=label, scheme=site.url("categories/"))
     for tag in post.tags:
         fe.category(term=tag, label=tag, scheme=site.url("tags/"))
-    fe.author([_author(a) for a in post.authors])
     if rss:
-        # RSS <author> must be an e-mail address; names go in dc:creator.
-        for author in post.authors:
-            fe.dc.dc_creator(author.name)
-        if image:
-            content = {"url": image.url, "medium": "image"}
-            if image.media_type:
-                content["type"] = image.media_type
-            if image.length is not None:
-                content["fileSize"] = str(image.length)
-            # One picture: media:content and media:thumbnail directly in the item (a
-            # media:group must hold several media:content, says the W3C validator).
-            fe.media.content(content, group=None)
-            fe.media.thumbnail({"url": image.url}, group=None)
+        # RSS <author> must be an e-mail address: an author who has one goes there (with
+        # the name), one who has not goes in dc:creator; never both for one item.
+        with_email = [_author(a) for a in post.authors if a.email]
+        if with_email:
+            fe.author(with_email)
+        else:
+            for author in post.authors:
+                fe.dc.dc_creator(author.name)
+    else:
+        fe.author([_author(a) for a in post.authors])
+    if rss and image:
+        content = {"url": image.url, "medium": "image"}
+        if image.media_type:
+            content["type"] = image.media_type
+        if image.length is not None:
+            content["fileSize"] = str(image.length)
+        # One picture: media:content and media:thumbnail directly in the item (a
+        # media:group must hold several media:content, says the W3C validator).
+        fe.media.content(content, group=None)
+        fe.media.thumbnail({"url": image.url}, group=None)
 
 
 def _author(author: Author) -> dict[str, str]:

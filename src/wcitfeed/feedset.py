@@ -72,6 +72,7 @@ class DocPlan:
     live: bool
     must_keep: int
     total: int
+    next_archive: tuple[tuple[str, str], ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -175,8 +176,10 @@ def plan_documents(site: Site, feed: LogicalFeed) -> list[DocPlan]:
         prev: int | None,
         must_keep: int,
         count: int,
+        following: int | None = None,
     ) -> list[DocPlan]:
-        """One document per format; ``prev`` is the next older archive page, if any."""
+        """One document per format; ``prev`` is the next older archive page, if any, and
+        ``following`` the next newer one."""
         return [
             DocPlan(
                 folder(page) + FILE_NAMES[fmt],
@@ -192,6 +195,7 @@ def plan_documents(site: Site, feed: LogicalFeed) -> list[DocPlan]:
                 live=page is None,
                 must_keep=must_keep,
                 total=count,
+                next_archive=urls(following) if following else None,
             )
             for fmt in site.formats
         ]
@@ -199,7 +203,10 @@ def plan_documents(site: Site, feed: LogicalFeed) -> list[DocPlan]:
     plans: list[DocPlan] = []
     for page in range(1, pages + 1):
         chunk = oldest_first[(page - 1) * size : page * size][::-1]
-        plans += documents(page, chunk, page - 1 or None, len(chunk), len(chunk))
+        # An archive page links the next newer one once it exists: the link is all that
+        # changes in a published page (its entries never do), as RFC 5005 pages chain.
+        following = page + 1 if page < pages else None
+        plans += documents(page, chunk, page - 1 or None, len(chunk), len(chunk), following)
     newest = feed.posts[:size] if size else feed.posts
     # Entries in no archive page must stay in the live feed whatever its size; a window
     # keeps at least its newest entry.
@@ -265,6 +272,7 @@ def document_chunks(
             current,
             complete=plan.live and not prev and count == plan.total,
             updated_at=max((p.last_modified for p in plan.posts[:count]), default=EPOCH),
+            next_archive=dict(plan.next_archive) if plan.next_archive else None,
         )
         if plan.fmt == "json":
             return json_frame(site, doc, prev.get("json"))

@@ -157,6 +157,8 @@ class FeedDoc:
     complete: bool
     # The document's date when its entries are not in ``entries`` (see feeds.frame).
     updated_at: datetime | None = None
+    # Archives only: the next newer archive page, once it exists (RFC 5005 next-archive).
+    next_archive: dict[str, str] | None = None
 
     def updated(self) -> datetime:
         """Return the document's date: its newest entry's, never the build's."""

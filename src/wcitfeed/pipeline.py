@@ -63,6 +63,11 @@ SLICE_DOCUMENTS = 32
 WRITING = "writing"
 
 
+def _once(warnings: list[WcitfeedError]) -> list[WcitfeedError]:
+    """Keep each warning once: a post rendered twice in a build says its piece once."""
+    return list({str(w): w for w in warnings}.values())
+
+
 class Locked(WcitfeedError):
     """Another build holds the lock on this site."""
 
@@ -198,7 +203,7 @@ def _build_locked(site: Site, options: Options) -> BuildResult:
             site,
             len(decision.live),
             files=len(planned),
-            warnings=[*warnings, *maker.warnings],
+            warnings=_once([*warnings, *maker.warnings]),
             invalid=decision.loaded.invalid,
         )
 
@@ -214,7 +219,7 @@ def _build_locked(site: Site, options: Options) -> BuildResult:
         len(decision.live),
         report,
         len(planned),
-        warnings=[*warnings, *maker.warnings],
+        warnings=_once([*warnings, *maker.warnings]),
         invalid=decision.loaded.invalid,
     )
     _announce(site, report, jobs, result)

@@ -130,6 +130,9 @@ class Maker:
                 body = read_body(post.source, self.context.site.template_tags == "strip")
             site = self.context.site
             item = render.render_post(site, post, body, self.templates, self.context.asset_sizes)
+            self.warnings.extend(
+                render.missing_files(site, post, item.body_html, self.context.asset_sizes)
+            )
             if len(self.memo) >= MEMO_SIZE:
                 # Oldest first out: feed documents ask for posts in date order.
                 self.memo.pop(next(iter(self.memo)))

@@ -19,7 +19,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
 from wcitfeed import i18n
-from wcitfeed.errors import Problems, TemplateError, WcitfeedError
+from wcitfeed.errors import ContentError, Problems, TemplateError, WcitfeedError
 from wcitfeed.model import Image, Post, RenderedPost, Site
 
 # comrak (cmark-gfm's rules, in Rust) renders the Markdown: its HTML matched cmark-gfm's on
@@ -177,6 +177,47 @@ def post_image(
             media_type = mimetypes.guess_type(rel)[0] or "application/octet-stream"
             return Image(url, asset_sizes[rel], media_type)
     return Image(url)
+
+
+_LOCAL_RE = re.compile(r'(src|href)="([^"]+)"')
+# Links to these are pages and feeds the build makes, not files an author must provide.
+_MADE_SUFFIXES = ("/", ".html", ".xml", ".json", ".txt")
+
+
+def missing_files(
+    site: Site, post: Post, body_html: str, asset_sizes: Mapping[str, int]
+) -> list[WcitfeedError]:
+    """Warn about each picture or file the post shows or links below the site that is not
+    in the content folder: published as is, every reader would get a 404 for it."""
+    found: list[WcitfeedError] = []
+    for attribute, url in _LOCAL_RE.findall(body_html):
+        if not url.startswith(site.base_url):
+            continue
+        rel = unquote(url[len(site.base_url) :].split("#")[0].split("?")[0])
+        if not rel or rel in asset_sizes:
+            continue
+        if attribute == "href" and (rel.endswith(_MADE_SUFFIXES) or "." not in rel.rsplit("/")[-1]):
+            continue
+        name = rel.rsplit("/", 1)[-1]
+        what = "picture" if attribute == "src" else "linked file"
+        found.append(
+            ContentError(
+                f"the {what} '{rel}' is not in {site.content_dir}/ (add it there, or fix the "
+                "path): readers would get a 404",
+                path=post.source,
+                line=_line_of(post.source, name),
+            )
+        )
+    return found
+
+
+def _line_of(path: Path, needle: str) -> int | None:
+    """Return the first line of a file that mentions ``needle``, for a message."""
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return None
+    return next((n for n, line in enumerate(lines, start=1) if needle in line), None)
 
 
 def plain_summary(body_html: str, limit: int) -> str:
