@@ -28,7 +28,7 @@ from wcitfeed.model import Author, Post
 from wcitfeed.output import state_digest
 
 CACHE_FILE = "cache.sqlite"
-_FORMAT = 4
+_FORMAT = 5
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS summary (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS posts (
@@ -331,6 +331,7 @@ def post_to_json(post: Post) -> str:
             "digest": post.digest,
             "assets": list(post.assets),
             "timed": post.timed,
+            "arrived": post.arrived.isoformat() if post.arrived else None,
         },
         ensure_ascii=False,
     )
@@ -360,6 +361,7 @@ def post_from_json(text: str) -> Post:
         digest=_text(data["digest"]),
         assets=tuple(_text(a) for a in data["assets"]),
         timed=data["timed"] is True,
+        arrived=_aware(data["arrived"]) if data.get("arrived") is not None else None,
     )
     return post
 

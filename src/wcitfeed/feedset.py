@@ -27,6 +27,7 @@ from wcitfeed.model import (
     Post,
     RenderedPost,
     Site,
+    latest_arrivals_first,
     newest_first,
     slugify,
 )
@@ -162,7 +163,10 @@ def plan_documents(site: Site, feed: LogicalFeed) -> list[DocPlan]:
     # expect of a tag's feed: it has no archive pages.
     archived = feed.kind in site.archives
     pages = (total - 1) // size if archived and size and total > size else 0
-    oldest_first = feed.posts[::-1]
+    # Pages follow arrival, not date: a post backdated today lands in the live document
+    # (where subscribers see it), and a full archive page never gains an entry.
+    arrivals = tuple(latest_arrivals_first(feed.posts))
+    oldest_first = arrivals[::-1]
 
     def folder(page: int | None) -> str:
         return feed.prefix if page is None else f"{feed.prefix}archive/{page}/"
@@ -207,7 +211,7 @@ def plan_documents(site: Site, feed: LogicalFeed) -> list[DocPlan]:
         # changes in a published page (its entries never do), as RFC 5005 pages chain.
         following = page + 1 if page < pages else None
         plans += documents(page, chunk, page - 1 or None, len(chunk), len(chunk), following)
-    newest = feed.posts[:size] if size else feed.posts
+    newest = arrivals[:size] if size else arrivals
     # Entries in no archive page must stay in the live feed whatever its size; a window
     # keeps at least its newest entry.
     must_keep = min(total, max(1, total - pages * size if archived else 1))

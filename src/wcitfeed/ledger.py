@@ -31,7 +31,7 @@ from wcitfeed.errors import (
 from wcitfeed.model import Post
 
 _DIGEST_RE = re.compile(r"^[0-9a-f]{64}$")
-_TIMES = ("updated", "published", "withdrawn")
+_TIMES = ("updated", "published", "withdrawn", "arrived")
 _EXAMPLE = "2012-12-07T19:00:00+04:00"
 
 
@@ -43,6 +43,15 @@ class Record:
     updated: datetime | None = None
     published: datetime | None = None
     withdrawn: datetime | None = None
+    # When the build that first published the post ran (records older than this field
+    # have none: their arrival is their publication date). Feeds page their archives by
+    # it, so a backdated post arrives in the live feed instead of an old archive page.
+    arrived: datetime | None = None
+
+    @property
+    def arrival(self) -> datetime | None:
+        """Return when the post reached the feeds: ``arrived``, else ``published``."""
+        return self.arrived or self.published
 
     @property
     def live(self) -> bool:
@@ -51,6 +60,8 @@ class Record:
 
     def latest(self) -> datetime | None:
         """Return the latest time this record holds."""
+        # Not ``arrived``: a build dated in the past on purpose (--now) may follow one dated
+        # by the clock; only edits and withdrawals must never go back in time.
         return max((t for t in (self.updated, self.published, self.withdrawn) if t), default=None)
 
 
@@ -139,7 +150,9 @@ def _read_record(
         times[key] = parsed
     if digest is None:
         return None
-    return Record(digest, times["updated"], times["published"], times["withdrawn"])
+    return Record(
+        digest, times["updated"], times["published"], times["withdrawn"], times["arrived"]
+    )
 
 
 def _parse_time(raw: object) -> datetime | None:
@@ -188,11 +201,18 @@ def record_publication(ledger: Ledger, live: Sequence[Post], now: datetime) -> L
     for post_id, record in ledger.items():
         post = shown.get(post_id)
         if post is not None:
-            record = replace(record, published=record.published or post.date, withdrawn=None)
+            if record.published is None:
+                record = replace(record, published=post.date, arrived=max(now, post.date))
+            record = replace(record, withdrawn=None)
         elif record.live:
             record = replace(record, withdrawn=now)
         new[post_id] = record
     return new
+
+
+def with_arrivals(live: Sequence[Post], ledger: Ledger) -> list[Post]:
+    """Give each published post the time it reached the feeds, from its record."""
+    return [replace(p, arrived=ledger[p.id].arrival) if p.id in ledger else p for p in live]
 
 
 def withdrawal(before: Ledger, after: Ledger) -> Withdrawal:

@@ -111,6 +111,8 @@ class Post:
     assets: tuple[str, ...] = ()
     # False when the date was written without a time of day: pages show no "00:00" then.
     timed: bool = True
+    # When the post reached the feeds (from the ledger); None before it was published.
+    arrived: datetime | None = None
 
     @property
     def last_modified(self) -> datetime:
@@ -194,6 +196,12 @@ def slugify(text: str) -> str:
     if slug:
         return slug
     return "post-" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
+
+
+def latest_arrivals_first(posts: Iterable[Post]) -> list[Post]:
+    """Order posts by when they reached the feeds, latest first (then by date and id): a
+    post backdated today counts as today's."""
+    return sorted(posts, key=lambda p: (p.arrived or p.date, p.date, p.id), reverse=True)
 
 
 def newest_first(posts: Iterable[Post]) -> list[Post]:

@@ -37,6 +37,7 @@ from wcitfeed.ledger import (
     latest_record,
     read_ledger,
     record_publication,
+    with_arrivals,
     withdrawal,
 )
 from wcitfeed.model import Post, Site, published
@@ -272,6 +273,7 @@ def _decide(
     posts, after = apply_ledger(loaded.posts, before, now)
     live = published(posts, now, drafts=options.preview is not None)
     after = record_publication(after, live, now)
+    live = with_arrivals(live, after)
     if guarded and not options.allow_removals:
         _check_withdrawal(site, withdrawal(before, after))
     due = min((p.date for p in posts if not p.draft and p.date > now), default=None)
