@@ -5,7 +5,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN = $(VENV)/bin
 # Independent feed readers and validators the tests run against our output.
-DEBIAN_TOOLS = libxml2-utils jing newsboat sfeed sqlite3 nginx-light caddy chromium exim4-daemon-light
+DEBIAN_TOOLS = libxml2-utils jing newsboat sfeed sqlite3 nginx-light caddy apache2 chromium exim4-daemon-light
 
 .PHONY: build test lint system-tools bench
 
@@ -40,7 +40,7 @@ $(VENV)/.installed-test: $(VENV)/.installed
 
 system-tools:
 	@missing=""; \
-	for tool in xmllint jing newsboat sfeed sqlite3 nginx caddy chromium sendmail; do \
+	for tool in xmllint jing newsboat sfeed sqlite3 nginx caddy apache2 chromium sendmail; do \
 	  PATH="$$PATH:/usr/sbin" command -v $$tool >/dev/null 2>&1 || missing="$$missing $$tool"; \
 	done; \
 	if [ -n "$$missing" ]; then \

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import email
 import email.policy
+import shutil
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -309,3 +311,66 @@ def test_the_email_feed_carries_email_safe_html_and_is_valid(tmp_path: Path) -> 
     plain = copy_site(tmp_path / "plain")
     subprocess.run([*WCITFEED, "build", "-q"], cwd=plain, check=True, timeout=300)
     assert not (plain / "output/email/rss.xml").exists()
+
+
+@pytest.mark.parametrize("tag", ["*|UNSUB|*", "{{ unsubscribe_url }}", "{{UnsubscribeURL}}"])
+def test_a_mail_services_merge_tag_survives_and_stays_out_of_the_headers(
+    tmp_path: Path, tag: str
+) -> None:
+    site = copy_site(tmp_path / "site")
+    settings = site / "wcitfeed.toml"
+    settings.write_text(
+        f'unsubscribe_url = "{tag}"\nmail_footer = "Leave this list: {tag}"\n'
+        + settings.read_text("utf-8"),
+        encoding="utf-8",
+    )
+    made = digest(site, "--last", "1", "--format", "eml", "--to", "a@example.org", "--from", SENDER)
+    assert made.returncode == 0, made.stderr
+    message = email.message_from_string(made.stdout, policy=email.policy.default)
+    html = message.get_body(("html",)).get_content()
+    assert f"Leave this list: {tag}" in html
+    assert message["List-Unsubscribe"] is None and message["List-Unsubscribe-Post"] is None
+
+
+def test_subjects_and_names_are_encoded_per_rfc_2047(tmp_path: Path) -> None:
+    site = copy_site(tmp_path / "site")
+    made = digest(
+        site, "--last", "1", "--format", "eml", "--to", "Zoë <zoe@example.org>",
+        "--from", "Rédaction WCIT <desk@example.org>", "--subject", "Résumé de la semaine",
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    head = made.stdout.split("\n\n", 1)[0]
+    assert head.isascii(), head
+    assert "Subject: =?utf-8?" in head
+    message = email.message_from_string(made.stdout, policy=email.policy.default)
+    assert message["Subject"] == "Résumé de la semaine"
+    assert message["From"].addresses[0].display_name == "Rédaction WCIT"
+
+
+@pytest.mark.skipif(
+    shutil.which("sendmail") is None and not Path("/usr/sbin/sendmail").exists(),
+    reason="needs an MTA: make test installs Debian's exim4-daemon-light",
+)
+def test_send_without_smtp_host_goes_through_the_local_sendmail(tmp_path: Path) -> None:
+    import mailbox
+    import uuid
+
+    site = copy_site(tmp_path / "site")
+    subject = f"WCIT sent {uuid.uuid4()}"
+    sent = digest(
+        site, "--last", "1", "--send", "--to", "root@localhost", "--from", SENDER,
+        "--subject", subject,
+    )  # fmt: skip
+    assert sent.returncode == 0, sent.stderr
+    assert sent.stdout.startswith("Sent 1 post to 1 recipient through ")
+    deadline = time.monotonic() + 60
+    found: list[Any] = []
+    while not found and time.monotonic() < deadline:
+        found = [
+            m
+            for box in Path("/var/mail").glob("*")
+            for m in mailbox.mbox(box)
+            if m["Subject"] == subject
+        ]
+        time.sleep(0.2)
+    assert len(found) == 1

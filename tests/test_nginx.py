@@ -1,5 +1,5 @@
 """Real web servers in front of the output: readers polling the feed get 304 until it changes,
-and the shipped nginx and Caddy settings give each feed its own type."""
+and the shipped nginx, Caddy and Apache settings give each feed its own type."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -179,3 +180,52 @@ def test_the_shipped_caddy_snippet_serves_feeds_right(
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_the_shipped_htaccess_serves_feeds_right(
+    tmp_path: Path, run_cli: Callable[..., Result]
+) -> None:
+    apache = shutil.which("apache2") or "/usr/sbin/apache2"
+    assert Path(apache).exists(), "make test installs Debian's apache2"
+    config = make_generated_site(tmp_path, 60, settings="feed_limit = 20\n")
+    assert run_cli("build", "--config", config).exit_code == 0
+    # Apache's workers run as www-data: the site goes where they may read it.
+    root = Path(tempfile.mkdtemp(prefix="wcitfeed-apache-"))
+    try:
+        root.chmod(0o755)
+        shutil.copytree(tmp_path / "output", root / "site")
+        shutil.copy(SNIPPETS / "apache.htaccess", root / "site/.htaccess")
+        for path in root.rglob("*"):
+            path.chmod(0o755 if path.is_dir() else 0o644)
+        port = free_port()
+        modules = "/usr/lib/apache2/modules"
+        loads = "\n".join(
+            f"LoadModule {name}_module {modules}/mod_{name}.so"
+            for name in ("mpm_event", "authz_core", "mime", "headers", "dir")
+        )
+        (root / "httpd.conf").write_text(
+            f"ServerRoot {root}\nListen 127.0.0.1:{port}\nPidFile {root}/httpd.pid\n"
+            f"ErrorLog {root}/error.log\n{loads}\nTypesConfig /etc/mime.types\n"
+            "User www-data\nGroup www-data\nServerName localhost\n"
+            f"DocumentRoot {root}/site\nDirectoryIndex index.html\n"
+            f"<Directory {root}/site>\n  AllowOverride FileInfo Indexes\n"
+            "  Require all granted\n</Directory>\n"
+        )
+        subprocess.run([apache, "-f", str(root / "httpd.conf"), "-k", "start"], check=True)
+        try:
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                    break
+                except OSError:
+                    time.sleep(0.05)
+            check_served(f"http://127.0.0.1:{port}/")
+        finally:
+            subprocess.run([apache, "-f", str(root / "httpd.conf"), "-k", "stop"], check=False)
+            for _ in range(100):
+                if not (root / "httpd.pid").exists():
+                    break
+                time.sleep(0.05)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)

@@ -12,8 +12,9 @@ document must really be written.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
 from wcitfeed.errors import WcitfeedError
@@ -40,6 +41,7 @@ MEDIA_TYPES = {
 }
 FORMAT_NAMES = {"atom": "Atom", "rss": "RSS", "json": "JSON Feed"}
 SITE_GROUP = "All updates"
+ENDED_GROUP = "Ended feeds"
 EMAIL_FEED = "email/rss.xml"
 
 
@@ -54,6 +56,8 @@ class LogicalFeed:
     home_url: str
     posts: tuple[Post, ...]
     kind: str = "site"
+    # An ended feed (no posts now) is dated when its last post changed or went.
+    ended_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,7 @@ class DocPlan:
     must_keep: int
     total: int
     next_archive: tuple[tuple[str, str], ...] | None = None
+    ended_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -112,10 +117,14 @@ def groups(site: Site, posts: Sequence[Post]) -> list[Group]:
     return found
 
 
-def logical_feeds(site: Site, posts: Sequence[Post]) -> list[LogicalFeed]:
+def logical_feeds(
+    site: Site, posts: Sequence[Post], ended: Mapping[str, datetime] | None = None
+) -> list[LogicalFeed]:
     """List the site feed, then one per category and one per tag, as the settings ask.
 
-    A category or tag with no posts has no feed (it appears with its first post).
+    A category or tag appears with its first post. One that had posts once and has none
+    now (``ended``, from the ledger) stays, empty and valid, under "Ended feeds": its
+    subscribers get a feed that says nothing new, never a 404.
     """
     feeds: list[LogicalFeed] = []
     if "site" in site.feeds:
@@ -138,6 +147,24 @@ def logical_feeds(site: Site, posts: Sequence[Post]) -> list[LogicalFeed]:
                     group.kind,
                 )
             )
+    live = {feed.prefix for feed in feeds}
+    for prefix in sorted(set(ended or {}) - live):
+        kind = "categories" if prefix.startswith("categories/") else "tags"
+        if kind not in site.feeds:
+            continue
+        name = prefix.rstrip("/").rsplit("/", 1)[-1]
+        feeds.append(
+            LogicalFeed(
+                prefix,
+                f"{site.title}: {name}",
+                ENDED_GROUP,
+                site.url(prefix),
+                site.base_url,
+                (),
+                kind,
+                ended_at=(ended or {})[prefix],
+            )
+        )
     return feeds
 
 
@@ -200,6 +227,7 @@ def plan_documents(site: Site, feed: LogicalFeed) -> list[DocPlan]:
                 must_keep=must_keep,
                 total=count,
                 next_archive=urls(following) if following else None,
+                ended_at=feed.ended_at,
             )
             for fmt in site.formats
         ]
@@ -275,7 +303,9 @@ def document_chunks(
             prev or None,
             current,
             complete=plan.live and not prev and count == plan.total,
-            updated_at=max((p.last_modified for p in plan.posts[:count]), default=EPOCH),
+            updated_at=max(
+                (p.last_modified for p in plan.posts[:count]), default=plan.ended_at or EPOCH
+            ),
             next_archive=dict(plan.next_archive) if plan.next_archive else None,
         )
         if plan.fmt == "json":

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -33,6 +33,7 @@ from wcitfeed.model import Post
 _DIGEST_RE = re.compile(r"^[0-9a-f]{64}$")
 _TIMES = ("updated", "published", "withdrawn", "arrived")
 _EXAMPLE = "2012-12-07T19:00:00+04:00"
+_FEED_RE = re.compile(r"^(categories|tags)/[a-z0-9_-]+/$")
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,9 @@ class Record:
     # have none: their arrival is their publication date). Feeds page their archives by
     # it, so a backdated post arrives in the live feed instead of an old archive page.
     arrived: datetime | None = None
+    # Every category and tag feed the post was ever in (by path prefix): a feed that once
+    # had posts keeps being published, empty, after its last post is gone or retagged.
+    feeds: tuple[str, ...] = ()
 
     @property
     def arrival(self) -> datetime | None:
@@ -132,8 +136,15 @@ def _read_record(
         fail('must be an object such as {"digest": "<64 hex digits>"}')
         return None
     for key in value:
-        if key != "digest" and key not in _TIMES:
-            fail(f"'{clip(str(key))}' is not a ledger field (digest, {', '.join(_TIMES)})")
+        if key not in ("digest", "feeds") and key not in _TIMES:
+            known = ", ".join(("digest", *_TIMES, "feeds"))
+            fail(f"'{clip(str(key))}' is not a ledger field ({known})")
+    feeds = value.get("feeds", [])
+    if not (
+        isinstance(feeds, list) and all(isinstance(f, str) and _FEED_RE.match(f) for f in feeds)
+    ):
+        fail('must be a list of feed folders such as ["tags/security/"]', "feeds")
+        feeds = []
     digest = value.get("digest")
     if not isinstance(digest, str) or not _DIGEST_RE.match(digest):
         fail("must be 64 lower-case hex digits (restore the ledger from version control)", "digest")
@@ -151,7 +162,12 @@ def _read_record(
     if digest is None:
         return None
     return Record(
-        digest, times["updated"], times["published"], times["withdrawn"], times["arrived"]
+        digest,
+        times["updated"],
+        times["published"],
+        times["withdrawn"],
+        times["arrived"],
+        tuple(feeds),
     )
 
 
@@ -194,8 +210,14 @@ def apply_ledger(posts: Iterable[Post], ledger: Ledger, now: datetime) -> tuple[
     return result, new
 
 
-def record_publication(ledger: Ledger, live: Sequence[Post], now: datetime) -> Ledger:
-    """Mark the posts published at ``now`` and withdraw the published ones that are not."""
+def record_publication(
+    ledger: Ledger,
+    live: Sequence[Post],
+    now: datetime,
+    feeds_of: Callable[[Post], Iterable[str]] = lambda post: (),
+) -> Ledger:
+    """Mark the posts published at ``now`` and withdraw the published ones that are not;
+    add to each published post's record the feeds (``feeds_of``) it is in now."""
     shown = {post.id: post for post in live}
     new: Ledger = {}
     for post_id, record in ledger.items():
@@ -203,7 +225,8 @@ def record_publication(ledger: Ledger, live: Sequence[Post], now: datetime) -> L
         if post is not None:
             if record.published is None:
                 record = replace(record, published=post.date, arrived=max(now, post.date))
-            record = replace(record, withdrawn=None)
+            feeds = tuple(sorted({*record.feeds, *feeds_of(post)}))
+            record = replace(record, withdrawn=None, feeds=feeds)
         elif record.live:
             record = replace(record, withdrawn=now)
         new[post_id] = record
@@ -213,6 +236,19 @@ def record_publication(ledger: Ledger, live: Sequence[Post], now: datetime) -> L
 def with_arrivals(live: Sequence[Post], ledger: Ledger) -> list[Post]:
     """Give each published post the time it reached the feeds, from its record."""
     return [replace(p, arrived=ledger[p.id].arrival) if p.id in ledger else p for p in live]
+
+
+def known_feeds(ledger: Ledger) -> dict[str, datetime]:
+    """Return every category and tag feed a published post was ever in, with the latest
+    time one of its posts changed (published, edited or withdrawn): an ended feed's date."""
+    found: dict[str, datetime] = {}
+    for record in ledger.values():
+        when = record.latest()
+        if when is None:
+            continue
+        for feed in record.feeds:
+            found[feed] = max(found.get(feed, when), when)
+    return found
 
 
 def withdrawal(before: Ledger, after: Ledger) -> Withdrawal:
@@ -241,4 +277,6 @@ def encode_ledger(ledger: Ledger) -> bytes:
             if value is not None:
                 item[key] = value.isoformat()
         data[post_id] = item
+        if record.feeds:
+            data[post_id]["feeds"] = list(record.feeds)  # type: ignore[assignment]
     return (json.dumps(data, indent=1, sort_keys=True) + "\n").encode("utf-8")

@@ -212,3 +212,13 @@ def newest_first(posts: Iterable[Post]) -> list[Post]:
 def published(posts: Iterable[Post], now: datetime, *, drafts: bool = False) -> list[Post]:
     """Keep the posts a reader may see at ``now``: due, and not drafts (unless previewing)."""
     return [p for p in posts if (drafts or not p.draft) and p.date <= now]
+
+
+def feed_prefixes(site: Site, post: Post) -> list[str]:
+    """Name the category and tag feeds a post is in, by folder (as the ledger keeps them)."""
+    found = []
+    if post.category and "categories" in site.feeds:
+        found.append(f"categories/{slugify(post.category)}/")
+    if "tags" in site.feeds:
+        found += [f"tags/{slugify(tag)}/" for tag in post.tags]
+    return found

@@ -12,6 +12,7 @@ import errno
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,13 +35,14 @@ from wcitfeed.ledger import (
     Withdrawal,
     apply_ledger,
     encode_ledger,
+    known_feeds,
     latest_record,
     read_ledger,
     record_publication,
     with_arrivals,
     withdrawal,
 )
-from wcitfeed.model import Post, Site, published
+from wcitfeed.model import Post, Site, feed_prefixes, published
 from wcitfeed.output import (
     OutputState,
     OutputSync,
@@ -192,7 +194,13 @@ def _build_locked(site: Site, options: Options) -> BuildResult:
         discard_cache(site.cache_dir)
     store = EntryStore(site.cache_dir, stamp) if options.write else None
     planned, jobs, maker = plan_outputs(
-        site, stamp, decision.live, assets, decision.loaded.bodies, store.path if store else None
+        site,
+        stamp,
+        decision.live,
+        assets,
+        decision.loaded.bodies,
+        store.path if store else None,
+        known_feeds(decision.ledger),
     )
     if options.on_plan is not None:
         options.on_plan(len(planned))
@@ -272,7 +280,7 @@ def _decide(
         _check_clock(site.ledger, before, now)
     posts, after = apply_ledger(loaded.posts, before, now)
     live = published(posts, now, drafts=options.preview is not None)
-    after = record_publication(after, live, now)
+    after = record_publication(after, live, now, partial(feed_prefixes, site))
     live = with_arrivals(live, after)
     if guarded and not options.allow_removals:
         _check_withdrawal(site, withdrawal(before, after))

@@ -13,7 +13,7 @@ import multiprocessing
 import os
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -316,9 +316,11 @@ def plan_outputs(
     assets: Sequence[Source],
     bodies: dict[Path, str],
     entries: Path | None = None,
+    ended: Mapping[str, datetime] | None = None,
 ) -> tuple[list[Planned], dict[str, Job], Maker]:
-    """List every output file with its key and its job; make nothing yet."""
-    feeds = feedset.logical_feeds(site, posts)
+    """List every output file with its key and its job; make nothing yet. ``ended`` names
+    the category and tag feeds that once had posts (they stay, empty)."""
+    feeds = feedset.logical_feeds(site, posts, ended)
     links = feedset.feed_links(site, feeds)
     site_links = tuple(link for link in links if link.group == feedset.SITE_GROUP) or tuple(links)
     ordered = newest_first(posts)
