@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 import time
@@ -204,3 +205,28 @@ def test_a_second_build_waits_for_the_lock_or_exits_75(tmp_path: Path) -> None:
     fragment = tmp_path / "output/fragments/post-0005.html"
     assert "Edited while another build held the lock." in fragment.read_text()
     assert fragment.stat().st_mtime_ns >= released
+
+
+def output_keys(root: Path) -> dict[str, str]:
+    """Each output file's key, as the cache holds it after a build."""
+    with sqlite3.connect(root / ".wcitfeed-cache/cache.sqlite") as db:
+        return dict(db.execute("SELECT path, key FROM outputs"))
+
+
+def test_keys_made_from_the_ledger_match_the_build_that_wrote_it(
+    tmp_path: Path, run_cli: Callable[..., Result]
+) -> None:
+    """A first build dates arrivals by its clock, later builds read them from the ledger:
+    the same time either way, so a later build remakes only what changed (a time zone
+    object that differed once made it re-render every post after a first build)."""
+    config = make_generated_site(tmp_path, 30, settings='timezone = "UTC"\n')
+    assert run_cli("build", "--config", config).exit_code == 0
+    before = output_keys(tmp_path)
+    post = tmp_path / "content/post-0015.md"
+    post.write_text(post.read_text() + "\nOne more line.\n")
+    assert run_cli("build", "--config", config).exit_code == 0
+    changed = {path for path, key in output_keys(tmp_path).items() if before.get(path) != key}
+    assert "posts/post-0001/index.html" not in changed
+    assert "fragments/post-0001.html" not in changed
+    assert "fragments/post-0015.html" in changed
+    assert len(changed) < 25, sorted(changed)

@@ -16,7 +16,7 @@ import json
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -234,8 +234,17 @@ def record_publication(
 
 
 def with_arrivals(live: Sequence[Post], ledger: Ledger) -> list[Post]:
-    """Give each published post the time it reached the feeds, from its record."""
-    return [replace(p, arrived=ledger[p.id].arrival) if p.id in ledger else p for p in live]
+    """Give each published post the time it reached the feeds, from its record.
+
+    The time is in UTC whichever way it was made (this build's clock in the site's zone,
+    or a later build reading the ledger), so a post's digest, and every key made from it,
+    is the same in the build that published it and in every build after.
+    """
+    found = []
+    for post in live:
+        arrival = ledger[post.id].arrival if post.id in ledger else None
+        found.append(replace(post, arrived=arrival.astimezone(UTC)) if arrival else post)
+    return found
 
 
 def known_feeds(ledger: Ledger) -> dict[str, datetime]:
