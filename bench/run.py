@@ -23,7 +23,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 
 from generate import generate
@@ -32,7 +31,6 @@ from treemem import run_measured
 WCITFEED_SETTINGS = """\
 title = "Bench"
 base_url = "https://bench.example.org/"
-templates = "{templates}"
 {extra}
 [categories]
 periodic = "Periodic Updates"
@@ -114,7 +112,7 @@ def prepare(work: Path, posts: int) -> dict[str, Path]:
         wcit.mkdir(parents=True)
         (wcit / "content").symlink_to(corpus / "content")
         (wcit / "wcitfeed.toml").write_text(
-            WCITFEED_SETTINGS.format(templates=REPO / "templates", extra=extra)
+            WCITFEED_SETTINGS.format(extra=extra)
         )
         sites[name] = wcit
 
