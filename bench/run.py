@@ -111,9 +111,7 @@ def prepare(work: Path, posts: int) -> dict[str, Path]:
         shutil.rmtree(wcit, ignore_errors=True)
         wcit.mkdir(parents=True)
         (wcit / "content").symlink_to(corpus / "content")
-        (wcit / "wcitfeed.toml").write_text(
-            WCITFEED_SETTINGS.format(extra=extra)
-        )
+        (wcit / "wcitfeed.toml").write_text(WCITFEED_SETTINGS.format(extra=extra))
         sites[name] = wcit
 
     hugo = work / "hugo"

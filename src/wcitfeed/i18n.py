@@ -49,11 +49,13 @@ def translations(language: str) -> gettext.NullTranslations:
     return gettext.NullTranslations()
 
 
+@functools.lru_cache(maxsize=65536)
 def long_date(moment: datetime, language: str, *, timed: bool = True) -> str:
     """Format a date for people in the site's language, in the date's own offset.
 
     'Friday, December 7, 2012, 7:00 PM (UTC+04:00)' in English; a date written without a
-    time of day is just 'Friday, December 7, 2012'.
+    time of day is just 'Friday, December 7, 2012'. Remembered: a post's date shows on its
+    page, its fragment and every listing that holds it.
     """
     locale = babel_locale(language) or Locale("en")
     # Babel would move an aware time to UTC; the wall-clock time is what the author wrote.

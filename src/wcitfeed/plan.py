@@ -284,13 +284,17 @@ class Maker:
         return mail.email_fragment(fragment, self._email_css()).encode("utf-8")
 
     def make_in_parallel(self, jobs: Sequence[tuple[str, Job]]) -> None:
-        """Make many feed documents on every core (each post's own files are made when it
-        is rendered, by ``render_posts``); the results wait in ``ready`` for ``make``."""
+        """Make many feed documents and listing pages on every core (each post's own files
+        are made when it is rendered, by ``render_posts``); the results wait in ``ready``
+        for ``make``."""
         parallel = [
             (path, job)
             for path, job in jobs
-            if job.kind == "document"
-            and not (job.document and len(job.document.posts) > STREAMED_ENTRIES)
+            if job.kind == "listing"
+            or (
+                job.kind == "document"
+                and not (job.document and len(job.document.posts) > STREAMED_ENTRIES)
+            )
         ]
         cores = os.cpu_count() or 1
         if len(parallel) < PARALLEL_THRESHOLD or cores < 2:
