@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -185,12 +186,14 @@ class FeedLink:
         return names.get(self.media_type, "JSON Feed")
 
 
+@functools.lru_cache(maxsize=65536)
 def slugify(text: str) -> str:
     """Make a lower-case URL name of letters, digits, '-' and '_'.
 
     python-slugify transliterates, so "Café à Paris" gives ``cafe-a-paris`` and Greek or
     Japanese titles give readable Latin names; text with no letters at all (emoji, say)
-    gives ``post-`` and a short digest of it, distinct for distinct text.
+    gives ``post-`` and a short digest of it, distinct for distinct text. Remembered: a
+    build asks for each tag's slug once per post and feed.
     """
     slug = _slugify(text, regex_pattern=r"[^-a-z0-9_]+").strip("-_")
     if slug:
