@@ -309,13 +309,16 @@ def _load_post(
             )
             return None, "", problems
         if meta.pop("_undated", False):
-            warnings.append(
-                ContentError(
-                    "is missing; the file's modification time stands in (add date: to keep it)",
-                    path=path,
-                    field="date",
-                )
+            # Never "now", never the file's time: that would make an old post the newest
+            # entry of every feed, and move with every checkout.
+            fail(
+                "is missing from the front matter, the file name and the path (add "
+                "date: 2013-05-06 to the front matter, or name the file "
+                "2013-05-06-<slug>.md)",
+                first_line,
+                "date",
             )
+            return None, "", problems
     if site.template_tags == "strip":
         body = TEMPLATE_TAG_RE.sub("", body)
     # YAML escapes such as "\x07" or "\ud800" can make forbidden characters after parsing.
@@ -375,8 +378,13 @@ def _load_post(
         )
 
     category = text_field("category")
-    if category is None and path.parent != root:
-        category = path.relative_to(root).parts[0]
+    # A page bundle (slug/index.md) is a post, not a category: only the folders above the
+    # bundle's own folder name one.
+    folders = path.parent.relative_to(root).parts
+    if site.lenient and path.stem in ("index", "_index"):
+        folders = folders[:-1]
+    if category is None and folders:
+        category = folders[0]
     keys = [k for k, _ in site.categories]
     if category is not None and keys and category not in keys:
         close = difflib.get_close_matches(category, keys, n=1)
@@ -655,10 +663,6 @@ def _from_other_tools(
         elif found:
             out["date"] = "-".join(found.groups())
     if "date" not in out:
-        # Hugo's fallback: the file's modification time, said out loud.
-        out["date"] = datetime.fromtimestamp(path.stat().st_mtime, site.timezone).replace(
-            microsecond=0
-        )
         out["_undated"] = True
     if isinstance(out.get("date"), str):
         match = _LOOSE_DATE.match(out["date"].strip())
