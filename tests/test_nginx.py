@@ -32,6 +32,21 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def wait_for_port(port: int, proc: subprocess.Popen[bytes] | None = None) -> None:
+    """Wait until a server listens on 127.0.0.1:``port`` (or its process died)."""
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            if proc is not None and proc.poll() is not None:
+                said = proc.stderr.read() if proc.stderr else b"it exited"
+                raise AssertionError(said) from None
+            time.sleep(0.05)
+    raise AssertionError(f"nothing listens on port {port}")
+
+
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[Path, str]]:
     """Serve tmp_path/output with nginx on 127.0.0.1; yield (site root, base URL)."""
@@ -62,13 +77,7 @@ http {{
     (tmp_path / "tmp").mkdir()
     proc = subprocess.Popen([NGINX, "-c", str(conf), "-p", str(tmp_path)], stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.05)
+    wait_for_port(port, proc)
     yield tmp_path, base
     proc.terminate()
     proc.wait(timeout=10)
@@ -168,14 +177,7 @@ def test_the_shipped_caddy_snippet_serves_feeds_right(
         stderr=subprocess.PIPE,
     )
     try:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-                time.sleep(0.05)
+        wait_for_port(port, proc)
         check_served(f"http://127.0.0.1:{port}/")
     finally:
         proc.terminate()
@@ -213,13 +215,7 @@ def test_the_shipped_htaccess_serves_feeds_right(
         )
         subprocess.run([apache, "-f", str(root / "httpd.conf"), "-k", "start"], check=True)
         try:
-            deadline = time.monotonic() + 20
-            while time.monotonic() < deadline:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                    break
-                except OSError:
-                    time.sleep(0.05)
+            wait_for_port(port)
             check_served(f"http://127.0.0.1:{port}/")
         finally:
             subprocess.run([apache, "-f", str(root / "httpd.conf"), "-k", "stop"], check=False)
