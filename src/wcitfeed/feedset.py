@@ -28,9 +28,11 @@ from wcitfeed.model import (
     Post,
     RenderedPost,
     Site,
+    category_prefix,
     latest_arrivals_first,
     newest_first,
     slugify,
+    tag_prefix,
 )
 
 FILE_NAMES = {"atom": "atom.xml", "rss": "rss.xml", "json": "feed.json"}
@@ -104,7 +106,7 @@ def groups(site: Site, posts: Sequence[Post]) -> list[Group]:
         entries = tuple(p for p in ordered if p.category == key)
         if entries:
             label = site.category_label(key)
-            found.append(Group("categories", key, label, f"categories/{slugify(key)}/", entries))
+            found.append(Group("categories", key, label, category_prefix(key), entries))
     tags: dict[str, str] = {}
     by_tag: dict[str, list[Post]] = {}
     for post in ordered:
@@ -113,14 +115,18 @@ def groups(site: Site, posts: Sequence[Post]) -> list[Group]:
         for tag in post.tags:
             tags.setdefault(slugify(tag), tag)
     for slug in sorted(by_tag):
-        found.append(Group("tags", slug, tags[slug], f"tags/{slug}/", tuple(by_tag[slug])))
+        found.append(Group("tags", slug, tags[slug], tag_prefix(slug), tuple(by_tag[slug])))
     return found
 
 
 def logical_feeds(
-    site: Site, posts: Sequence[Post], ended: Mapping[str, datetime] | None = None
+    site: Site,
+    posts: Sequence[Post],
+    found: Sequence[Group],
+    ended: Mapping[str, datetime] | None = None,
 ) -> list[LogicalFeed]:
-    """List the site feed, then one per category and one per tag, as the settings ask.
+    """List the site feed, then one per category and one per tag (``found`` by
+    ``groups``), as the settings ask.
 
     A category or tag appears with its first post. One that had posts once and has none
     now (``ended``, from the ledger) stays, empty and valid, under "Ended feeds": its
@@ -134,7 +140,7 @@ def logical_feeds(
             LogicalFeed("", site.title, SITE_GROUP, site_id, site.base_url, ordered, "site")
         )
     headings = {"categories": "Categories", "tags": "Tags"}
-    for group in groups(site, posts):
+    for group in found:
         if group.kind in site.feeds:
             feeds.append(
                 LogicalFeed(

@@ -71,9 +71,3 @@ def long_date(moment: datetime, language: str, *, timed: bool = True) -> str:
 def machine_date(moment: datetime, *, timed: bool = True) -> str:
     """Return a date as ``<time datetime>`` wants it: the day alone when no time was given."""
     return moment.isoformat() if timed else moment.date().isoformat()
-
-
-def short_date(moment: datetime, language: str) -> str:
-    """Format a date compactly for listings: '7 Dec 2012' in British English."""
-    locale = babel_locale(language) or Locale("en")
-    return format_date(moment.replace(tzinfo=None), "medium", locale=locale)

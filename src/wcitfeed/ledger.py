@@ -278,14 +278,14 @@ def latest_record(ledger: Ledger) -> tuple[str, datetime] | None:
 
 def encode_ledger(ledger: Ledger) -> bytes:
     """Serialise the ledger stably, so an unchanged ledger is never rewritten."""
-    data: dict[str, dict[str, str]] = {}
+    data: dict[str, dict[str, str | list[str]]] = {}
     for post_id, record in ledger.items():
-        item = {"digest": record.digest}
+        item: dict[str, str | list[str]] = {"digest": record.digest}
         for key in _TIMES:
             value: datetime | None = getattr(record, key)
             if value is not None:
                 item[key] = value.isoformat()
-        data[post_id] = item
         if record.feeds:
-            data[post_id]["feeds"] = list(record.feeds)  # type: ignore[assignment]
+            item["feeds"] = list(record.feeds)
+        data[post_id] = item
     return (json.dumps(data, indent=1, sort_keys=True) + "\n").encode("utf-8")

@@ -195,13 +195,14 @@ def digest_message(
         message["List-Id"] = f"{envelope.list_name} <{envelope.list_id}>"
     targets = []
     url = envelope.unsubscribe_url
+    one_click = url is not None and url.startswith("https://")
     if envelope.unsubscribe_mailto:
         targets.append(f"<mailto:{envelope.unsubscribe_mailto}?subject=unsubscribe>")
-    if url and url.startswith("https://"):
+    if one_click:
         targets.append(f"<{url}>")
     if targets:
         message["List-Unsubscribe"] = ", ".join(targets)
-    if url and url.startswith("https://"):
+    if one_click:
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content(text, charset="utf-8")
     message.add_alternative(html, subtype="html", charset="utf-8")

@@ -217,11 +217,21 @@ def published(posts: Iterable[Post], now: datetime, *, drafts: bool = False) -> 
     return [p for p in posts if (drafts or not p.draft) and p.date <= now]
 
 
+def category_prefix(key: str) -> str:
+    """Return the folder of a category's pages and feeds: ``categories/<slug>/``."""
+    return f"categories/{slugify(key)}/"
+
+
+def tag_prefix(tag: str) -> str:
+    """Return the folder of a tag's pages and feeds: ``tags/<slug>/``."""
+    return f"tags/{slugify(tag)}/"
+
+
 def feed_prefixes(site: Site, post: Post) -> list[str]:
     """Name the category and tag feeds a post is in, by folder (as the ledger keeps them)."""
     found = []
     if post.category and "categories" in site.feeds:
-        found.append(f"categories/{slugify(post.category)}/")
+        found.append(category_prefix(post.category))
     if "tags" in site.feeds:
-        found += [f"tags/{slugify(tag)}/" for tag in post.tags]
+        found += [tag_prefix(tag) for tag in post.tags]
     return found

@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Literal
 from xml.sax.saxutils import escape
 
@@ -25,7 +26,7 @@ from pygments.util import ClassNotFound
 
 from wcitfeed import i18n
 from wcitfeed.feedset import Group
-from wcitfeed.model import FeedLink, Post, RenderedPost, Site, slugify
+from wcitfeed.model import FeedLink, Post, RenderedPost, Site, category_prefix, tag_prefix
 from wcitfeed.render import post_path, render_template
 
 # Listing pages and sitemaps are cut at these sizes; 50,000 URLs is the sitemap protocol's
@@ -105,7 +106,12 @@ class Listing:
     @property
     def path(self) -> str:
         """Return the page's file below the output folder."""
-        return page_path(self.prefix, self.number)
+        return page_folder(self.prefix, self.number) + "index.html"
+
+    @property
+    def folder(self) -> str:
+        """Return the page's address below the base URL."""
+        return page_folder(self.prefix, self.number)
 
     @property
     def feed_prefix(self) -> str:
@@ -113,9 +119,9 @@ class Listing:
         return "" if self.kind == "all" else self.prefix
 
 
-def page_path(prefix: str, number: int) -> str:
-    """Return the file of page ``number`` of a listing: page 1 is the listing's own index."""
-    return f"{prefix}index.html" if number == 1 else f"{prefix}page/{number}/index.html"
+def page_folder(prefix: str, number: int) -> str:
+    """Return the folder of page ``number`` of a listing: page 1 is the listing's own."""
+    return prefix if number == 1 else f"{prefix}page/{number}/"
 
 
 def link_to(site: Site, post: Post) -> PostLink:
@@ -123,13 +129,14 @@ def link_to(site: Site, post: Post) -> PostLink:
     return PostLink(post.title, site.url(post_path(post)))
 
 
-def neighbours(site: Site, ordered: Sequence[Post]) -> dict[Post, Neighbours]:
-    """Pair each post with its newer and older neighbours in ``ordered`` (newest first)."""
+def neighbours(site: Site, ordered: Sequence[Post]) -> dict[Path, Neighbours]:
+    """Pair each post (by source) with its newer and older neighbours in ``ordered``
+    (newest first)."""
     found = {}
     for index, post in enumerate(ordered):
         newer = link_to(site, ordered[index - 1]) if index > 0 else None
         older = link_to(site, ordered[index + 1]) if index + 1 < len(ordered) else None
-        found[post] = Neighbours(newer, older)
+        found[post.source] = Neighbours(newer, older)
     return found
 
 
@@ -242,8 +249,8 @@ class PageMaker:
         category = None
         if post.category is not None:
             label = site.category_label(post.category)
-            category = {"label": label, "url": site.url(f"categories/{slugify(post.category)}/")}
-        tags = [(tag, site.url(f"tags/{slugify(tag)}/")) for tag in dict.fromkeys(post.tags)]
+            category = {"label": label, "url": site.url(category_prefix(post.category))}
+        tags = [(tag, site.url(tag_prefix(tag))) for tag in dict.fromkeys(post.tags)]
         updated = post.updated if post.updated and post.updated != post.date else None
         page = PageMeta(
             title=f"{post.title} · {site.title}",
@@ -286,9 +293,9 @@ class PageMaker:
     def listing(self, plan: Listing, summary: Callable[[Post], str]) -> bytes:
         """Render one page of a category's or tag's posts."""
         site = self.site
-        url = site.url(page_path(plan.prefix, plan.number).removesuffix("index.html"))
-        newer = page_path(plan.prefix, plan.number - 1) if plan.number > 1 else None
-        older = page_path(plan.prefix, plan.number + 1) if plan.number < plan.pages else None
+        url = site.url(plan.folder)
+        newer = page_folder(plan.prefix, plan.number - 1) if plan.number > 1 else None
+        older = page_folder(plan.prefix, plan.number + 1) if plan.number < plan.pages else None
         feeds = tuple(self.links_by_prefix.get(plan.feed_prefix, ()))
         title = plan.label if plan.number == 1 else f"{plan.label} ({plan.number}/{plan.pages})"
         page = PageMeta(f"{title} · {site.title}", plan.label, url)
@@ -298,8 +305,8 @@ class PageMaker:
             "number": plan.number,
             "pages": plan.pages,
             "posts": [self.listed(p, summary(p)) for p in plan.posts],
-            "newer_url": site.url(newer.removesuffix("index.html")) if newer else None,
-            "older_url": site.url(older.removesuffix("index.html")) if older else None,
+            "newer_url": site.url(newer) if newer else None,
+            "older_url": site.url(older) if older else None,
             "feeds": feeds,
         }
         return self._render("listing.html", page, feeds, listing=shown)

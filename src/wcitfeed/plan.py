@@ -139,13 +139,23 @@ class Maker:
             self.memo[post.source] = item
         return item
 
+    def _stored(self, post: Post, kind: str) -> bytes | None:
+        """Return what the entry store holds of this very post (its key) in ``kind``."""
+        key = self.context.keys.get(post.source)
+        if self.reader is None or key is None:
+            return None
+        return self.reader.get(key, kind)
+
+    def _stored_unless_rendered(self, post: Post, kind: str) -> bytes | None:
+        """Like ``_stored``, but None while the post is in the memo: this build has just
+        rendered it, and that rendering serves."""
+        return None if post.source in self.memo else self._stored(post, kind)
+
     def fragment(self, post: Post) -> str:
         """Return the post's HTML fragment, rendered once while the post is in the memo."""
-        key = self.context.keys.get(post.source)
-        if self.reader is not None and key is not None and post.source not in self.memo:
-            stored = self.reader.get(key, FRAGMENT)
-            if stored is not None:
-                return stored.decode("utf-8")
+        stored = self._stored_unless_rendered(post, FRAGMENT)
+        if stored is not None:
+            return stored.decode("utf-8")
         item = self.rendered(post)
         cached = self.fragments.get(post.source)
         if cached is None or cached[0] is not item:
@@ -157,21 +167,17 @@ class Maker:
 
     def summary(self, post: Post) -> str:
         """Return the post's summary, as stored when it was rendered, else rendered now."""
-        key = self.context.keys.get(post.source)
-        if self.reader is not None and key is not None and post.source not in self.memo:
-            stored = self.reader.get(key, SUMMARY)
-            if stored is not None:
-                return stored.decode("utf-8")
+        stored = self._stored_unless_rendered(post, SUMMARY)
+        if stored is not None:
+            return stored.decode("utf-8")
         return self.rendered(post).summary
 
     def entry(self, post: Post, fmt: str) -> bytes:
         """Return a post's entry in a feed format: as stored when this build (or an earlier
         one) rendered the post, else rendered and serialised here."""
-        key = self.context.keys.get(post.source)
-        if self.reader is not None and key is not None:
-            stored = self.reader.get(key, fmt)
-            if stored is not None:
-                return stored
+        stored = self._stored(post, fmt)
+        if stored is not None:
+            return stored
         item = self.rendered(post)
         cached = self.entries.get((post.source, fmt))
         if cached is None or cached[0] is not item:
@@ -184,11 +190,9 @@ class Maker:
     def email_entry(self, post: Post, fmt: str) -> bytes:
         """Return a post's item in the e-mail feed (``fmt`` is "rss"): as stored when the
         post was rendered, else made here from its e-mail-safe HTML."""
-        key = self.context.keys.get(post.source)
-        if self.reader is not None and key is not None and post.source not in self.memo:
-            stored = self.reader.get(key, EMAIL_ENTRY)
-            if stored is not None:
-                return stored
+        stored = self._stored_unless_rendered(post, EMAIL_ENTRY)
+        if stored is not None:
+            return stored
         item = self.rendered(post)
         safe = mail.email_safe(item.body_html, self._email_css())
         return feedset.make_entry(self.context.site, dataclasses.replace(item, body_html=safe), fmt)
@@ -324,11 +328,12 @@ def plan_outputs(
 ) -> tuple[list[Planned], dict[str, Job], Maker]:
     """List every output file with its key and its job; make nothing yet. ``ended`` names
     the category and tag feeds that once had posts (they stay, empty)."""
-    feeds = feedset.logical_feeds(site, posts, ended)
-    links = feedset.feed_links(site, feeds)
-    site_links = tuple(link for link in links if link.group == feedset.SITE_GROUP) or tuple(links)
     ordered = newest_first(posts)
     groups = feedset.groups(site, ordered)
+    feeds = feedset.logical_feeds(site, ordered, groups, ended)
+    links_by_prefix = {f.prefix: tuple(feedset.feed_links(site, [f])) for f in feeds}
+    links = [link for f in feeds for link in links_by_prefix[f.prefix]]
+    site_links = tuple(link for link in links if link.group == feedset.SITE_GROUP) or tuple(links)
     sections = tuple(pages.sections(site, groups, ordered, site.page_size))
     all_label = i18n.translations(site.language).gettext("All updates")
     listings = pages.listings(groups, ordered, site.page_size, all_label)
@@ -351,8 +356,8 @@ def plan_outputs(
         sizes,
         site_links,
         sections,
-        links_by_prefix={f.prefix: tuple(feedset.feed_links(site, [f])) for f in feeds},
-        neighbours={p.source: n for p, n in around.items()},
+        links_by_prefix=links_by_prefix,
+        neighbours=around,
         keys={p.source: digests[p.source] for p in posts},
         entries=entries,
     )
@@ -377,7 +382,7 @@ def plan_outputs(
         page = f"{render.post_path(post)}index.html"
         jobs.append((f"fragments/{post.slug}.html", key("fragment", own), Job("fragment", post)))
         jobs.append((f"email/{post.slug}.html", key("email", own), Job("email", post)))
-        jobs.append((page, key("page", own, links_digest, around[post]), Job("page", post)))
+        jobs.append((page, key("page", own, links_digest, around[post.source]), Job("page", post)))
     index_key = key(
         "index",
         links_digest,
@@ -419,7 +424,7 @@ def _constant_pages(
     urls += [(site.url(render.post_path(p)), p.last_modified) for p in ordered]
     for listing in listings:
         changed = max((p.last_modified for p in listing.posts), default=None)
-        urls.append((site.url(listing.path.removesuffix("index.html")), changed))
+        urls.append((site.url(listing.folder), changed))
     urls.append((site.url("feeds.html"), None))
     return {
         "feeds.html": maker.feeds_page(links),

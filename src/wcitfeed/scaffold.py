@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from wcitfeed.config import DEFAULT_CONFIG, is_web_url
 from wcitfeed.content import new_post_text
 from wcitfeed.errors import ConfigError, Problems, WcitfeedError
-from wcitfeed.render import THEME
+from wcitfeed.render import THEME, theme_files
 
 _LANGUAGE_RE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
@@ -125,7 +125,7 @@ def init_site(folder: Path, answers: Answers, now: datetime, *, templates: bool)
     if not (content.is_dir() and any(content.rglob("*.md"))):
         files[content / "hello-world.md"] = post.encode("utf-8")
     if templates:
-        for source in sorted(p for p in THEME.rglob("*") if p.is_file()):
+        for source in theme_files():
             files[folder / "templates" / source.relative_to(THEME)] = source.read_bytes()
     created = []
     for path, data in files.items():

@@ -104,7 +104,7 @@ class Preview:
             return self.generation
 
 
-def make_handler(preview: Preview, hosts: set[str] | None) -> type[SimpleHTTPRequestHandler]:
+def make_handler(preview: Preview, bind: str) -> type[SimpleHTTPRequestHandler]:
     """Create a request handler that serves the preview folder with feed content types."""
 
     class Handler(SimpleHTTPRequestHandler):
@@ -120,6 +120,8 @@ def make_handler(preview: Preview, hosts: set[str] | None) -> type[SimpleHTTPReq
                 self.send_error(HTTPStatus.BAD_REQUEST, "NUL byte in path")
                 return False
             host = (self.headers.get("Host") or "").lower()
+            port = self.server.server_address[1]  # type: ignore[index]
+            hosts = allowed_hosts(bind, int(port))
             if hosts is not None and host not in hosts:
                 # A name that resolves to 127.0.0.1 elsewhere (DNS rebinding) is not us.
                 self.send_error(HTTPStatus.MISDIRECTED_REQUEST, "Unknown Host header")
@@ -306,7 +308,7 @@ def open_server(preview: Preview, bind: str, port: int) -> _BoundedServer:
     """Bind the preview server; raise ``PortBusy`` in one sentence when that fails."""
     server_class = _BoundedServer6 if ":" in bind else _BoundedServer
     try:
-        server = server_class((bind, port), make_handler(preview, None))
+        server = server_class((bind, port), make_handler(preview, bind))
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
             raise PortBusy(
@@ -314,7 +316,6 @@ def open_server(preview: Preview, bind: str, port: int) -> _BoundedServer:
                 "choose another with --port, or --port 0 for any free one"
             ) from None
         raise PortBusy(f"cannot serve on {bind} port {port}: {exc.strerror}") from None
-    server.RequestHandlerClass = make_handler(preview, allowed_hosts(bind, server.server_port))
     shown = socket.gethostname() if bind in EVERY_INTERFACE else _url_host(bind)
     preview.base_url = f"http://{shown}:{server.server_port}/"
     return server
