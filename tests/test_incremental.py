@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -230,3 +231,18 @@ def test_keys_made_from_the_ledger_match_the_build_that_wrote_it(
     assert "fragments/post-0001.html" not in changed
     assert "fragments/post-0015.html" in changed
     assert len(changed) < 25, sorted(changed)
+
+
+def test_an_edited_translation_is_a_new_version() -> None:
+    """The theme's catalogues change pages as much as its templates: the cache must know."""
+    from wcitfeed.cache import fingerprint
+
+    catalogue = THEME.parent / "translations" / "fr.po"
+    before = fingerprint(None, THEME)
+    info = catalogue.stat()
+    try:
+        os.utime(catalogue, ns=(info.st_atime_ns, info.st_mtime_ns + 1_000_000_000))
+        assert fingerprint(None, THEME) != before
+    finally:
+        os.utime(catalogue, ns=(info.st_atime_ns, info.st_mtime_ns))
+    assert fingerprint(None, THEME) == before

@@ -69,14 +69,17 @@ class QuickState:
 
 
 def fingerprint(config: Path | None, templates_dir: Path) -> str:
-    """Digest wcitfeed's version, modules and theme, the settings file and the site's templates."""
+    """Digest wcitfeed's version and package files, the settings file and the site's
+    templates."""
     digest = hashlib.sha256(f"{_FORMAT} {__version__} {sys.version_info[:2]}".encode())
-    # wcitfeed's own modules and bundled theme by size and time too: an edited checkout is
-    # a new version.
+    # Every file of the package by size and time too (modules, theme, translations): an
+    # edited checkout is a new version.
     package = Path(__file__).parent
-    for module in sorted([*package.glob("*.py"), *package.glob("templates/**/*")]):
+    shipped = (p for p in package.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    for module in sorted(shipped):
         info = module.stat()
-        digest.update(f"{module.name} {info.st_size} {info.st_mtime_ns}".encode())
+        rel = module.relative_to(package).as_posix()
+        digest.update(f"{rel} {info.st_size} {info.st_mtime_ns}".encode())
     paths = [config] if config is not None else []
     if templates_dir.is_dir():
         paths += sorted(p for p in templates_dir.rglob("*") if p.is_file())
