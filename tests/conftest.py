@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import re
 import shutil
@@ -84,6 +85,13 @@ class Serving(NamedTuple):
 @pytest.fixture
 def serving(site_copy: Path) -> Iterator[Serving]:
     """Run `wcitfeed serve --port 0` on the site copy, and follow what it prints."""
+    with serve_site(site_copy) as running:
+        yield running
+
+
+@contextlib.contextmanager
+def serve_site(site_copy: Path) -> Iterator[Serving]:
+    """Run `wcitfeed serve --port 0` on a site, reading all it prints, until the end."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "wcitfeed", "serve", "--port", "0"],
         cwd=site_copy,
@@ -97,6 +105,8 @@ def serving(site_copy: Path) -> Iterator[Serving]:
     while not url:
         match = re.search(r"Serving (http://127\.0\.0\.1:\d+/)", lines.get(timeout=60))
         url = match.group(1) if match else ""
-    yield Serving(site_copy, url, lines)
-    proc.terminate()
-    proc.wait(timeout=10)
+    try:
+        yield Serving(site_copy, url, lines)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

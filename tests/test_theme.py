@@ -3,9 +3,6 @@ axe-core accessibility engine, on a phone's width and a desktop's, light and dar
 
 from __future__ import annotations
 
-import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +13,7 @@ from babel.messages.pofile import read_po
 from PIL import Image
 
 from tests.browser import ARTIFACTS, CHROMIUM, ink_share
-from tests.conftest import copy_site
+from tests.conftest import copy_site, serve_site
 from tests.helpers import THEME
 
 playwright = pytest.importorskip("playwright.sync_api")
@@ -72,23 +69,8 @@ OVERLAPS = """
 def preview(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`wcitfeed serve` on a copy of the WCIT site: pages with their stylesheet, locally."""
     site = copy_site(tmp_path_factory.mktemp("theme") / "site")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "wcitfeed", "serve", "--port", "0"],
-        cwd=site,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stderr is not None
-    url = None
-    for line in proc.stderr:
-        match = re.search(r"Serving (http://127\.0\.0\.1:\d+/)", line)
-        if match:
-            url = match.group(1)
-            break
-    assert url, "the preview did not start"
-    yield url
-    proc.terminate()
-    proc.wait(timeout=10)
+    with serve_site(site) as running:
+        yield running.url
 
 
 @pytest.fixture(scope="module")
