@@ -4,8 +4,10 @@
 VENV ?= .venv
 PYTHON ?= python3
 BIN = $(VENV)/bin
-# Independent feed readers and validators the tests run against our output.
-DEBIAN_TOOLS = libxml2-utils jing newsboat sfeed sqlite3 nginx-light caddy apache2 chromium exim4-daemon-light
+# Independent feed readers and validators the tests run against our output, and the
+# generators sites switch from (real Jekyll with jekyll-feed, real Hugo).
+DEBIAN_TOOLS = libxml2-utils jing newsboat sfeed sqlite3 nginx-light caddy apache2 chromium \
+  exim4-daemon-light jekyll ruby-jekyll-feed ruby-jekyll-redirect-from hugo
 
 .PHONY: build test lint system-tools bench
 
@@ -40,9 +42,12 @@ $(VENV)/.installed-test: $(VENV)/.installed
 
 system-tools:
 	@missing=""; \
-	for tool in xmllint jing newsboat sfeed sqlite3 nginx caddy apache2 chromium sendmail; do \
+	for tool in xmllint jing newsboat sfeed sqlite3 nginx caddy apache2 chromium sendmail \
+	  jekyll hugo; do \
 	  PATH="$$PATH:/usr/sbin" command -v $$tool >/dev/null 2>&1 || missing="$$missing $$tool"; \
 	done; \
+	dpkg -s ruby-jekyll-feed ruby-jekyll-redirect-from >/dev/null 2>&1 || \
+	  missing="$$missing jekyll-plugins"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages for:$$missing"; \
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \

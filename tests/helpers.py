@@ -4,6 +4,7 @@ and the shared feed checker."""
 from __future__ import annotations
 
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tomllib
@@ -17,6 +18,7 @@ REPO = Path(__file__).resolve().parent.parent
 # The bundled theme: the templates a site without its own templates/ folder builds with.
 THEME = REPO / "src" / "wcitfeed" / "templates"
 SHARED = REPO.parent / "shared"
+NEWSBOAT = shutil.which("newsboat") or "/usr/bin/newsboat"
 
 
 def make_generated_site(root: Path, count: int, *, settings: str = "") -> Path:
@@ -157,3 +159,22 @@ def with_own_templates(config: Path) -> Path:
     text = config.read_text(encoding="utf-8")
     config.write_text(text.replace(str(THEME), "templates"), encoding="utf-8")
     return templates
+
+
+def newsboat_reload(folder: Path, urls: list[str]) -> list[tuple[str, str, int]]:
+    """Reload newsboat's cache for ``urls``; return (feed, guid, unread) for every item."""
+    (folder / "urls").write_text("\n".join(urls) + "\n", encoding="utf-8")
+    (folder / "config").write_text("", encoding="utf-8")
+    subprocess.run(
+        [NEWSBOAT, "-u", str(folder / "urls"), "-c", str(folder / "cache.db"), "-C",
+         str(folder / "config"), "-x", "reload"],
+        check=True, capture_output=True, timeout=300,
+    )  # fmt: skip
+    with sqlite3.connect(folder / "cache.db") as db:
+        return list(db.execute("SELECT feedurl, guid, unread FROM rss_item"))
+
+
+def mark_all_read(folder: Path) -> None:
+    """Mark every item newsboat holds as read, as a subscriber who caught up would."""
+    with sqlite3.connect(folder / "cache.db") as db:
+        db.execute("UPDATE rss_item SET unread = 0")

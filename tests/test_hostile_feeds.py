@@ -6,8 +6,6 @@ post once, through all of its history."""
 from __future__ import annotations
 
 import os
-import shutil
-import sqlite3
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -17,10 +15,9 @@ import feedparser
 import pytest
 from PIL import Image
 
-from tests.helpers import SHARED, feed_files
+from tests.helpers import SHARED, feed_files, mark_all_read, newsboat_reload
 
 WCITFEED = [sys.executable, "-m", "wcitfeed"]
-NEWSBOAT = shutil.which("newsboat") or "/usr/bin/newsboat"
 START = datetime(2012, 1, 1, 9, tzinfo=UTC)
 # The one W3C message a title that looks like HTML keeps (README, "Titles and plain text").
 KEPT_WARNING = "title should not contain HTML"
@@ -126,24 +123,6 @@ def test_the_w3c_validator_has_nothing_but_the_documented_title_warning(
     errors = [line for line in done.stdout.splitlines() if "- error:" in line]
     assert errors == []
     assert messages and all(KEPT_WARNING in m for m in messages), messages
-
-
-def newsboat_reload(folder: Path, urls: list[str]) -> list[tuple[str, str, int]]:
-    """Reload newsboat's cache for ``urls``; return (feed, guid, unread) for every item."""
-    (folder / "urls").write_text("\n".join(urls) + "\n", encoding="utf-8")
-    (folder / "config").write_text("", encoding="utf-8")
-    subprocess.run(
-        [NEWSBOAT, "-u", str(folder / "urls"), "-c", str(folder / "cache.db"), "-C",
-         str(folder / "config"), "-x", "reload"],
-        check=True, capture_output=True, timeout=300,
-    )  # fmt: skip
-    with sqlite3.connect(folder / "cache.db") as db:
-        return list(db.execute("SELECT feedurl, guid, unread FROM rss_item"))
-
-
-def mark_all_read(folder: Path) -> None:
-    with sqlite3.connect(folder / "cache.db") as db:
-        db.execute("UPDATE rss_item SET unread = 0")
 
 
 def entry_ids(path: Path) -> list[str]:

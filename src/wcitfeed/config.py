@@ -20,6 +20,7 @@ DEFAULT_CONFIG = Path("wcitfeed.toml")
 CONFIG_VARIABLE = "WCITFEED_CONFIG"
 FORMATS = ("atom", "rss", "json")
 FEED_KINDS = ("site", "categories", "tags")
+SOURCE_TOOLS = ("jekyll", "hugo", "pelican", "zola", "eleventy")
 
 
 @dataclass(frozen=True)
@@ -80,10 +81,40 @@ SETTINGS: dict[str, Setting] = {
     "content": Setting("string", "content", "Folder of posts."),
     "templates": Setting("string", "templates", "Folder of Jinja2 templates."),
     "output": Setting("string", "output", "Folder the build writes."),
+    "from": Setting(
+        "string",
+        None,
+        'The tool the site moves from: "jekyll", "hugo", "pelican", "zola" or "eleventy". '
+        "Its posts are read as written, and keep their addresses, entry ids and feeds "
+        '(see "Switching from another tool").',
+    ),
+    "permalink": Setting(
+        "string",
+        None,
+        "With from: the old tool's permalink pattern for posts, in its own syntax "
+        '("/:year/:month/:day/:title/", "{date:%Y}/{slug}.html").',
+    ),
+    "permalinks": Setting(
+        "table",
+        {},
+        'With from: the pattern per section (Hugo\'s [permalinks]): post = "/:year/:title/".',
+    ),
+    "old_feed_limit": Setting(
+        "integer",
+        None,
+        "With from: entries in the old tool's feeds (jekyll-feed's posts_limit, Pelican's "
+        "FEED_MAX_ITEMS); 0 for all. Defaults to that tool's default.",
+    ),
+    "variables": Setting(
+        "table",
+        {},
+        "With from: values for {{ site.KEY }} (Jekyll) and .Site.Params.KEY (Hugo) in posts.",
+    ),
     "lenient": Setting(
         "boolean",
         False,
-        'Accept Jekyll, Hugo, Zola and Eleventy front matter (see "Posts from other tools").',
+        "Accept Jekyll, Hugo, Zola and Eleventy front matter, with wcitfeed's own addresses "
+        '(see "Posts from other tools"); from = "…" also keeps the old addresses.',
     ),
     "template_tags": Setting(
         "string",
@@ -269,6 +300,16 @@ def load_site(
         for item in values.get(key) or []:
             if item not in allowed:
                 fail(key, f"has '{item}', which is not one of {', '.join(allowed)}")
+    tool = values.get("from")
+    if isinstance(tool, str) and tool not in SOURCE_TOOLS:
+        names = ", ".join(SOURCE_TOOLS)
+        fail("from", f"'{tool}' is not a tool wcitfeed reads (write one of {names})")
+    for key in ("permalinks", "variables"):
+        for name, value in (values.get(key) or {}).items():
+            if not isinstance(value, str):
+                fail(key, f"'{name}' must map to a string (write {name} = \"…\")")
+    if isinstance(values.get("old_feed_limit"), int) and values["old_feed_limit"] < 0:
+        fail("old_feed_limit", "must be 0 (all entries) or more")
     if values.get("template_tags") not in (None, "keep", "strip"):
         fail("template_tags", 'must be "keep" or "strip"')
     hub = values.get("hub")
@@ -322,7 +363,12 @@ def load_site(
         output_dir=output_dir or root / values["output"],
         cache_dir=root / values["cache"],
         ledger=root / values["ledger"] if values["ledger"] else None,
-        lenient=values["lenient"],
+        lenient=values["lenient"] or tool is not None,
+        from_tool=tool,
+        permalink=values["permalink"],
+        permalinks=tuple((str(k), str(v)) for k, v in (values["permalinks"] or {}).items()),
+        old_feed_limit=values["old_feed_limit"],
+        variables=tuple((str(k), str(v)) for k, v in (values["variables"] or {}).items()),
         template_tags=values["template_tags"],
         max_post_bytes=values["max_post_bytes"],
         removal_limit=values["removal_limit"],

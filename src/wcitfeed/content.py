@@ -16,7 +16,7 @@ import re
 import tomllib
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from typing import Any
 import yaml
 from frontmatter.default_handlers import YAMLHandler
 
+from wcitfeed import sources
 from wcitfeed.config import parse_authors
 from wcitfeed.errors import ContentError, Problems, WcitfeedError, quote
 from wcitfeed.model import Post, Site, slugify
@@ -52,6 +53,7 @@ FORBIDDEN_RE = re.compile(
 )
 _HANDLER = YAMLHandler()  # its boundary patterns: our loader parses the YAML itself
 _TOML_BOUNDARY = re.compile(r"^\+{3,}\s*$", re.MULTILINE)
+_PELICAN_LINE = re.compile(r"^([A-Za-z][\w-]*):[ \t]*(.*)$")
 _JS_LINE = re.compile(r"^\s*(?:const|let|var)\s+(\w+)\s*=\s*(.+?);?\s*$")
 # Liquid tags and output, Hugo shortcodes: not ours to run; stripped when asked.
 TEMPLATE_TAG_RE = re.compile(r"\{%.*?%\}|\{\{<.*?>\}\}|\{\{%.*?%\}\}|\{\{.*?\}\}", re.DOTALL)
@@ -198,12 +200,15 @@ def load_posts(
     bodies: dict[Path, str] = {}
     problems: list[WcitfeedError] = []
     warnings: list[WcitfeedError] = []
+    # Files with another tool's front matter, by that tool ("" when no tool's signs show),
+    # with the problems each would report on its own.
+    foreign: dict[str, list[tuple[Path, list[WcitfeedError]]]] = {}
     for source in sources:
         hit = cached.get(source.rel)
         if hit is not None and hit[:2] == (source.mtime_ns, source.size):
             posts.append(hit[2])
             continue
-        post, body, found = _load_post(source.path, site.content_dir, site, warnings)
+        post, body, found = _load_post(source.path, site.content_dir, site, warnings, foreign)
         problems.extend(found)
         if post is not None:
             posts.append(post)
@@ -211,6 +216,7 @@ def load_posts(
             # rendered, so memory does not grow with the size of the site.
             if len(bodies) < KEPT_BODIES:
                 bodies[post.source] = body
+    problems.extend(_foreign_hints(site, foreign))
     duplicates = _duplicates(posts)
     problems.extend(duplicates)
     if problems and not skip_invalid:
@@ -220,6 +226,31 @@ def load_posts(
         named = {p.path for p in duplicates}
         posts = [p for p in posts if p.source not in named]
     return Loaded(posts, bodies, warnings, problems)
+
+
+def _foreign_hints(
+    site: Site, foreign: Mapping[str, list[tuple[Path, list[WcitfeedError]]]]
+) -> list[WcitfeedError]:
+    """Say once that another tool's posts need the ``from`` setting, instead of an error
+    per field of each of them. Files with unknown keys but no tool's signs count as the
+    most common tool's (a site is written for one); with no tool seen, their own problems
+    stand."""
+    seen = sorted((n for n in foreign if n), key=lambda n: -len(foreign[n]))
+    if not seen:
+        return [problem for _, found in foreign.get("", []) for problem in found]
+    name = seen[0]
+    tool = sources.TOOLS[name]
+    paths = [path for group in foreign.values() for path, _ in group]
+    count = f"{len(paths)} posts look" if len(paths) > 1 else "this post looks"
+    others = f" (and {', '.join(sources.TOOLS[n].label for n in seen[1:])})" if seen[1:] else ""
+    return [
+        ContentError(
+            f'{count} like {tool.label} posts{others} ({tool.signs}): add from = "{name}" '
+            f"to {site.source.name if site.source else 'wcitfeed.toml'}, and wcitfeed reads "
+            f"them as {tool.label} did and keeps their addresses and feed ids",
+            path=sorted(paths)[0],
+        )
+    ]
 
 
 def read_body(path: Path, strip_tags: bool = False) -> str:
@@ -236,7 +267,11 @@ def _clean_text(text: str) -> str:
 
 
 def _load_post(
-    path: Path, root: Path, site: Site, warnings: list[WcitfeedError]
+    path: Path,
+    root: Path,
+    site: Site,
+    warnings: list[WcitfeedError],
+    foreign: dict[str, list[tuple[Path, list[WcitfeedError]]]],
 ) -> tuple[Post | None, str, list[WcitfeedError]]:
     problems: list[WcitfeedError] = []
 
@@ -301,14 +336,20 @@ def _load_post(
     if not isinstance(meta, dict):
         fail("front matter must be 'key: value' lines, not a single value", first_line)
         return None, "", problems
-    if site.lenient:
-        meta = _from_other_tools(meta, path, body, site)
-        if meta is None:
+    tool = sources.tool_for(site)
+    rel = path.relative_to(root).as_posix()
+    mapped: sources.Mapped | None = None
+    if tool is None and kind == "pelican":
+        foreign.setdefault("pelican", []).append((path, []))
+        return None, "", problems
+    if tool is not None:
+        mapped = tool.map(meta, rel, body, site)
+        if mapped is None:
             warnings.append(
                 ContentError("is not a post (no title and no text); skipped", path=path)
             )
             return None, "", problems
-        if meta.pop("_undated", False):
+        if mapped.undated:
             # Never "now", never the file's time: that would make an old post the newest
             # entry of every feed, and move with every checkout.
             fail(
@@ -319,6 +360,18 @@ def _load_post(
                 "date",
             )
             return None, "", problems
+        meta = mapped.fields
+    markup = tool.markup(body, site) if tool is not None else sources.Markup(body)
+    if site.from_tool:
+        for number, tag in markup.unknown:
+            warnings.append(
+                ContentError(
+                    f"has {quote(tag)}, which only {tool.label if tool else ''} runs: it was "
+                    "left out (write the link or HTML it stands for)",
+                    path=path,
+                    line=closing_line + number,
+                )
+            )
     if site.template_tags == "strip":
         body = TEMPLATE_TAG_RE.sub("", body)
     # YAML escapes such as "\x07" or "\ud800" can make forbidden characters after parsing.
@@ -341,6 +394,8 @@ def _load_post(
             hint = f"did you mean '{close[0]}'?" if close else "put your own keys under extra:"
             fail(f"is not a front-matter field ({hint})", lines.get(key), str(key))
     for key in REQUIRED:
+        if key == "id" and tool is not None:
+            continue  # made below by the tool's rules
         if meta.get(key) in (None, ""):
             fail(f"is missing (add {key}: {FIELDS[key]})", first_line, key)
 
@@ -416,32 +471,46 @@ def _load_post(
             closing_line,
         )
 
-    if problems or post_id is None or title is None or published is None:
+    unknown = any(key not in FIELDS for key in meta) or not meta.get("id")
+    if problems and tool is None and unknown:
+        # Another tool's post gets one hint for the whole build, not an error per field.
+        other = sources.recognise(meta, rel, kind)
+        foreign.setdefault(other.name if other else "", []).append((path, problems))
+        return None, "", []
+    if problems or title is None or published is None or (post_id is None and tool is None):
         return None, "", problems
     # The digest covers everything a reader sees, so any change to it is an edit.
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    return (
-        Post(
-            source=path,
-            id=post_id,
-            title=title,
-            slug=slug,
-            date=published,
-            updated=updated,
-            timed=_has_time(meta["date"]),
-            category=category,
-            tags=tags,
-            summary=text_field("summary") or _excerpt(body),
-            authors=authors,
-            draft=bool(flags["draft"]),
-            minor=bool(flags["minor"]),
-            image=text_field("image"),
-            digest=digest,
-            assets=local_references(body, text_field("image"), path, root),
-        ),
-        body,
-        problems,
+    post = Post(
+        source=path,
+        id=post_id or "",
+        title=title,
+        slug=slug,
+        date=published,
+        updated=updated,
+        timed=_has_time(meta["date"]),
+        category=category,
+        tags=tags,
+        summary=text_field("summary") or _excerpt(markup.body),
+        authors=authors,
+        draft=bool(flags["draft"]),
+        minor=bool(flags["minor"]),
+        image=text_field("image"),
+        digest=digest,
+        assets=local_references(markup.body, text_field("image"), path, root),
     )
+    if tool is not None and mapped is not None:
+        address = tool.address(mapped, post, site)
+        post = replace(
+            post,
+            id=post_id or address.entry_id,
+            derived_id=post_id is None,
+            path=address.path if site.from_tool else "",
+            aliases=address.aliases,
+            refs=markup.refs,
+            old_feeds=address.feeds if site.from_tool else (),
+        )
+    return post, body, problems
 
 
 # Anything in a post's text that could name a local file: a word with a file extension.
@@ -511,6 +580,12 @@ def _split_front_matter(text: str) -> tuple[str, str, str, int, int] | str:
         first_line = text.count("\n", 0, start + opening_end) + 1
         closing_line = text.count("\n", 0, start + closing.start()) + 1
         return kind, fm_text, head[closing.end() :], first_line, closing_line
+    if _PELICAN_LINE.match(head.partition("\n")[0]):
+        # Pelican's (and Python-Markdown's) metadata: 'Key: value' lines, then a blank line.
+        end = head.find("\n\n")
+        end = len(head) if end < 0 else end
+        first_line = text.count("\n", 0, start) + 1
+        return "pelican", head[:end], head[end + 1 :], first_line, first_line
     return (
         "has no front matter (begin the file with a line '---', then title:, date:, "
         "id:, then a line '---')"
@@ -519,6 +594,17 @@ def _split_front_matter(text: str) -> tuple[str, str, str, int, int] | str:
 
 def _parse_front_matter(kind: str, fm_text: str, first_line: int) -> tuple[Any, Any]:
     """Parse front matter of any kind; return the values and where each key is."""
+    if kind == "pelican":
+        data: dict[str, Any] = {}
+        key = None
+        for line in fm_text.splitlines():
+            match = _PELICAN_LINE.match(line)
+            if match:
+                key = match.group(1)
+                data[key] = match.group(2).strip()
+            elif key is not None and line.strip():
+                data[key] += " " + line.strip()  # a value continued on an indented line
+        return data, _FieldLines(fm_text, first_line)
     if kind == "toml":
         data = tomllib.loads(fm_text)
         return data, _TomlLines(fm_text, first_line)
@@ -613,94 +699,6 @@ def _excerpt(body: str) -> str | None:
         return None
     text = re.sub(r"[*_`#>\[\]]|\(https?://[^)]*\)", "", body[: match.start()])
     return " ".join(text.split()) or None
-
-
-_JEKYLL_NAME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})-(.+)$")
-_PATH_DATE = re.compile(r"(?:^|/)(\d{4})/(\d{2})/(\d{2})(?:/|$)")
-_LOOSE_DATE = re.compile(
-    r"^(\d{4}-\d{2}-\d{2})(?:[ T](\d{1,2}:\d{2}(?::\d{2})?))?(?:\.\d+)?"
-    r"(?:.*?\s?([+-]\d{2}:?\d{2}|Z))?\s*$"
-)
-
-
-def _from_other_tools(
-    meta: dict[Any, Any], path: Path, body: str, site: Site
-) -> dict[str, Any] | None:
-    """Map Jekyll, Hugo, Zola and Eleventy front matter onto wcitfeed's fields.
-
-    Unknown keys move under ``extra``; a missing id is derived from the date and slug; a
-    missing date comes from the file name or a 'YYYY/MM/DD' path key. Returns None for a
-    file that is no post at all (no title and no text).
-    """
-    meta = {str(k): v for k, v in meta.items()}
-    extra = dict(meta.pop("extra", None) or {}) if isinstance(meta.get("extra"), dict) else {}
-    out: dict[str, Any] = {}
-    stem = path.parent.name if path.stem in ("index", "_index") else path.stem
-    name = _JEKYLL_NAME.match(stem)
-    for key, value in meta.items():
-        if key in ("description", "excerpt") and "summary" not in meta:
-            out["summary"] = value if not isinstance(value, list) else " ".join(map(str, value))
-        elif key == "categories":
-            items = _items(value)
-            if items and "category" not in meta:
-                out["category"] = str(items[0])
-            out["tags"] = [*map(str, items[1:]), *out.get("tags", [])]
-        elif key == "tags":
-            items = _items(value)
-            out["tags"] = [*out.get("tags", []), *map(str, items)]
-        elif key == "authors":
-            out["author"] = value
-        elif key == "published" and value is False:
-            out["draft"] = True
-        elif key in FIELDS and key != "extra":
-            out[key] = value
-        else:
-            extra[key] = value
-    if "date" not in out:
-        found = _PATH_DATE.search(str(extra.get("path", "")))
-        if name:
-            out["date"] = f"{name.group(1)}-{name.group(2)}-{name.group(3)}"
-        elif found:
-            out["date"] = "-".join(found.groups())
-    if "date" not in out:
-        out["_undated"] = True
-    if isinstance(out.get("date"), str):
-        match = _LOOSE_DATE.match(out["date"].strip())
-        if match:
-            day, clock, offset = match.groups()
-            value = day + (f"T{clock:0>5}" if clock else "")
-            if clock and offset:
-                value += offset if offset == "Z" or ":" in offset else f"{offset[:3]}:{offset[3:]}"
-            out["date"] = value
-    if not out.get("title"):
-        if not body.strip():
-            return None
-        out["title"] = (name.group(4) if name else stem).replace("-", " ").strip().capitalize()
-    if "slug" not in out:
-        # Nested posts keep their folders in the slug: blogs reuse names across sections.
-        rel = path.relative_to(site.content_dir).parent
-        folders = rel.parts[:-1] if path.stem in ("index", "_index") else rel.parts
-        out["slug"] = slugify("-".join([*folders, name.group(4) if name else stem]))
-    if "id" not in out and out.get("date") is not None:
-        host = re.sub(r"^https?://", "", site.base_url).split("/")[0]
-        day = str(out["date"])[:10]
-        out["id"] = f"tag:{host},{day}:{out['slug']}"
-    if out.get("category") is not None and site.categories:
-        keys = [k for k, _ in site.categories]
-        if out["category"] not in keys:
-            extra["category"] = out.pop("category")
-    if extra:
-        out["extra"] = extra
-    return out
-
-
-def _items(value: object) -> list[Any]:
-    """Read Jekyll's list fields: a list, a space-separated string, or one value."""
-    if isinstance(value, str):
-        return value.split()
-    if isinstance(value, list):
-        return value
-    return [] if value is None else [value]
 
 
 def _warn_forbidden(text: str, path: Path, warnings: list[WcitfeedError]) -> None:

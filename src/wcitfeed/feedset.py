@@ -253,6 +253,47 @@ def plan_documents(site: Site, feed: LogicalFeed) -> list[DocPlan]:
     return plans
 
 
+def old_tool_plans(site: Site, posts: Sequence[Post], fmt: str, limit: int | None) -> list[DocPlan]:
+    """Plan the feeds of the tool the site moved from, at their old paths (each post's
+    ``old_feeds``), in that tool's format and window, newest first as it wrote them: a
+    subscriber of the old feed finds every entry they had, under the same id."""
+    by_path: dict[str, list[Post]] = {}
+    for post in newest_first(posts):
+        for path in post.old_feeds:
+            by_path.setdefault(path, []).append(post)
+    plans = []
+    for path, found in sorted(by_path.items()):
+        chosen = tuple(found[:limit] if limit else found)
+        url = site.url(path)
+        title = site.title if len(found) == len(posts) else f"{site.title}: {_feed_name(path)}"
+        plans.append(
+            DocPlan(
+                path,
+                fmt,
+                title,
+                site.subtitle,
+                url,
+                site.base_url,
+                ((fmt, url),),
+                chosen,
+                None,
+                None,
+                live=True,
+                must_keep=min(1, len(chosen)),
+                total=len(found),
+            )
+        )
+    return plans
+
+
+def _feed_name(path: str) -> str:
+    """Name a feed by its path: ``tags/go/index.xml`` is "go", ``feeds/news.atom.xml``
+    "news"."""
+    folder, _, name = path.rpartition("/")
+    stem = name.split(".")[0]
+    return folder.rpartition("/")[2] if stem in ("index", "feed", "atom", "rss") else stem
+
+
 def email_plan(site: Site, posts: Sequence[Post]) -> DocPlan:
     """Plan the e-mail feed: an RSS window of the newest posts, whose items the build
     fills with e-mail-safe HTML (see ``plan.Maker.email_entry``)."""

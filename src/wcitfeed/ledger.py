@@ -34,6 +34,8 @@ _DIGEST_RE = re.compile(r"^[0-9a-f]{64}$")
 _TIMES = ("updated", "published", "withdrawn", "arrived")
 _EXAMPLE = "2012-12-07T19:00:00+04:00"
 _FEED_RE = re.compile(r"^(categories|tags)/[a-z0-9_-]+/$")
+_PATH_RE = re.compile(r"^(?!/)(?!.*(?:^|/)\.\.(?:/|$))[^\x00-\x1f]*$")
+_FIELDS = ("digest", *_TIMES, "feeds", "paths", "source")
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,12 @@ class Record:
     # Every category and tag feed the post was ever in (by path prefix): a feed that once
     # had posts keeps being published, empty, after its last post is gone or retagged.
     feeds: tuple[str, ...] = ()
+    # Every address (page path below the base URL) the post was published at: the old
+    # ones redirect to the current one.
+    paths: tuple[str, ...] = ()
+    # The file (below the content folder) of a post whose id was made by the rules of the
+    # tool the site came from: that file keeps this id, whatever is edited later.
+    source: str | None = None
 
     @property
     def arrival(self) -> datetime | None:
@@ -136,9 +144,18 @@ def _read_record(
         fail('must be an object such as {"digest": "<64 hex digits>"}')
         return None
     for key in value:
-        if key not in ("digest", "feeds") and key not in _TIMES:
-            known = ", ".join(("digest", *_TIMES, "feeds"))
-            fail(f"'{clip(str(key))}' is not a ledger field ({known})")
+        if key not in _FIELDS:
+            fail(f"'{clip(str(key))}' is not a ledger field ({', '.join(_FIELDS)})")
+    paths = value.get("paths", [])
+    if not (
+        isinstance(paths, list) and all(isinstance(p, str) and _PATH_RE.match(p) for p in paths)
+    ):
+        fail('must be a list of paths below the base URL such as ["posts/slug/"]', "paths")
+        paths = []
+    source = value.get("source")
+    if source is not None and not (isinstance(source, str) and _PATH_RE.match(source)):
+        fail('must be a file below the content folder such as "_posts/2013-05-06-a.md"', "source")
+        source = None
     feeds = value.get("feeds", [])
     if not (
         isinstance(feeds, list) and all(isinstance(f, str) and _FEED_RE.match(f) for f in feeds)
@@ -168,6 +185,8 @@ def _read_record(
         times["withdrawn"],
         times["arrived"],
         tuple(feeds),
+        tuple(paths),
+        source,
     )
 
 
@@ -210,14 +229,32 @@ def apply_ledger(posts: Iterable[Post], ledger: Ledger, now: datetime) -> tuple[
     return result, new
 
 
+def keep_ids(posts: Iterable[Post], ledger: Ledger, rel_of: Callable[[Post], str]) -> list[Post]:
+    """Give each post whose id the build made (``derived_id``) the id its file had when
+    it was first published, so an edited slug or date never changes an entry's id."""
+    by_source = {r.source: post_id for post_id, r in ledger.items() if r.source}
+    posts = list(posts)
+    taken = {p.id for p in posts}
+    kept = []
+    for post in posts:
+        first = by_source.get(rel_of(post)) if post.derived_id else None
+        if first is not None and first != post.id and first not in taken:
+            taken.add(first)
+            post = replace(post, id=first)
+        kept.append(post)
+    return kept
+
+
 def record_publication(
     ledger: Ledger,
     live: Sequence[Post],
     now: datetime,
     feeds_of: Callable[[Post], Iterable[str]] = lambda post: (),
+    place_of: Callable[[Post], tuple[str, str]] | None = None,
 ) -> Ledger:
     """Mark the posts published at ``now`` and withdraw the published ones that are not;
-    add to each published post's record the feeds (``feeds_of``) it is in now."""
+    add to each published post's record the feeds (``feeds_of``) it is in now, and its
+    address and file (``place_of``: file below the content folder, page path)."""
     shown = {post.id: post for post in live}
     new: Ledger = {}
     for post_id, record in ledger.items():
@@ -227,6 +264,11 @@ def record_publication(
                 record = replace(record, published=post.date, arrived=max(now, post.date))
             feeds = tuple(sorted({*record.feeds, *feeds_of(post)}))
             record = replace(record, withdrawn=None, feeds=feeds)
+            if place_of is not None:
+                rel, path = place_of(post)
+                paths = record.paths if path in record.paths else (*record.paths, path)
+                source = rel if post.derived_id else record.source
+                record = replace(record, paths=paths, source=source)
         elif record.live:
             record = replace(record, withdrawn=now)
         new[post_id] = record
@@ -260,6 +302,11 @@ def known_feeds(ledger: Ledger) -> dict[str, datetime]:
     return found
 
 
+def earlier_paths(ledger: Ledger) -> dict[str, tuple[str, ...]]:
+    """Return the addresses each post (by id) was published at."""
+    return {post_id: r.paths for post_id, r in ledger.items() if r.paths}
+
+
 def withdrawal(before: Ledger, after: Ledger) -> Withdrawal:
     """Say which posts published by the last build ``after`` no longer publishes."""
     was = [post_id for post_id, record in before.items() if record.live]
@@ -287,5 +334,9 @@ def encode_ledger(ledger: Ledger) -> bytes:
                 item[key] = value.isoformat()
         if record.feeds:
             item["feeds"] = list(record.feeds)
+        if record.paths:
+            item["paths"] = list(record.paths)
+        if record.source:
+            item["source"] = record.source
         data[post_id] = item
     return (json.dumps(data, indent=1, sort_keys=True) + "\n").encode("utf-8")

@@ -76,6 +76,12 @@ class Site:
     page_size: int = 10
     mail: Mail = Mail()
     email_feed: bool = False
+    # The tool the site moved from (the "from" setting), and that tool's URL settings.
+    from_tool: str | None = None
+    permalink: str | None = None
+    permalinks: tuple[tuple[str, str], ...] = ()
+    old_feed_limit: int | None = None
+    variables: tuple[tuple[str, str], ...] = ()
 
     def category_label(self, key: str | None) -> str:
         """Return the human name of a category key (the key itself when none is set)."""
@@ -86,6 +92,15 @@ class Site:
     def url(self, path: str) -> str:
         """Return the absolute URL of a path below the site's base URL."""
         return self.base_url + path.lstrip("/")
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A post named by another post's text: a file path below the site's source, or a
+    post's file name without its extension (``query``), and the line that names it."""
+
+    query: str
+    line: int
 
 
 @dataclass(frozen=True)
@@ -114,6 +129,21 @@ class Post:
     timed: bool = True
     # When the post reached the feeds (from the ledger); None before it was published.
     arrived: datetime | None = None
+    # Where the post's page is, below the base URL ("" for wcitfeed's own posts/<slug>/):
+    # a site that moved from another tool keeps that tool's addresses.
+    path: str = ""
+    # Other addresses of the post (Hugo's aliases, Jekyll's redirect_from), below the base
+    # URL: each gets a page that redirects to the post.
+    aliases: tuple[str, ...] = ()
+    # True when the id was not written in the file but made by the rules of the tool the
+    # site came from: the ledger then keeps the first one made, whatever is edited later.
+    derived_id: bool = False
+    # Other posts the text links to by file (Jekyll's {% link %}, Hugo's ref), resolved
+    # when the post is rendered.
+    refs: tuple[Ref, ...] = ()
+    # The old tool's feeds the post was in (by path below the base URL): wcitfeed keeps
+    # writing them so their subscribers see no entry twice.
+    old_feeds: tuple[str, ...] = ()
 
     @property
     def last_modified(self) -> datetime:
@@ -235,3 +265,14 @@ def feed_prefixes(site: Site, post: Post) -> list[str]:
     if "tags" in site.feeds:
         found += [tag_prefix(tag) for tag in post.tags]
     return found
+
+
+def post_path(post: Post) -> str:
+    """Return the path of a post's page below the base URL: where the tool the site came
+    from published it, else ``posts/<slug>/``."""
+    return post.path or f"posts/{post.slug}/"
+
+
+def page_file(path: str) -> str:
+    """Return the file that serves a page's path: ``index.html`` in a folder's."""
+    return path + "index.html" if path.endswith("/") or not path else path

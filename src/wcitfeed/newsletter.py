@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from wcitfeed import mail, render
+from wcitfeed import mail, render, sources
 from wcitfeed.config import load_site
 from wcitfeed.content import Loaded, Source, load_posts, read_body, scan_sources
 from wcitfeed.errors import ContentError, Problems, WcitfeedError, json_key_line
@@ -138,12 +138,13 @@ def make_digest(
     templates = render.load_templates(site)
     sizes = {a.rel: a.size for a in assets}
     strip = site.template_tags == "strip"
-    items = [
-        render.render_post(
-            site, p, loaded.bodies.get(p.source) or read_body(p.source, strip), templates, sizes
-        )
-        for p in chosen
-    ]
+    links, _ = sources.resolve_links(site, loaded.posts)
+
+    def body(post: Post) -> str:
+        raw = loaded.bodies.get(post.source) or read_body(post.source, strip)
+        return sources.final_body(site, raw, links)
+
+    items = [render.render_post(site, p, body(p), templates, sizes) for p in chosen]
     title = subject or f"{site.title}: {len(items)} new update{'s' if len(items) != 1 else ''}"
     html = mail.digest_html(site, items, templates, full=full, subject=title)
     return Digest(site, tuple(chosen), html, mail.digest_text(html), title, passed_over)

@@ -26,8 +26,16 @@ from pygments.util import ClassNotFound
 
 from wcitfeed import i18n
 from wcitfeed.feedset import Group
-from wcitfeed.model import FeedLink, Post, RenderedPost, Site, category_prefix, tag_prefix
-from wcitfeed.render import post_path, render_template
+from wcitfeed.model import (
+    FeedLink,
+    Post,
+    RenderedPost,
+    Site,
+    category_prefix,
+    post_path,
+    tag_prefix,
+)
+from wcitfeed.render import render_template
 
 # Listing pages and sitemaps are cut at these sizes; 50,000 URLs is the sitemap protocol's
 # limit per file.
@@ -335,6 +343,17 @@ class PageMaker:
         site = self.site
         page = PageMeta(f"404 · {site.title}", site.title, site.url("404.html"), noindex=True)
         return self._render("404.html", page)
+
+    def redirect(self, target: str, title: str) -> bytes:
+        """Render the page at a post's old address, which sends readers on to ``target``."""
+        text = render_template(
+            self.templates["redirect.html"],
+            self.site.templates_dir,
+            site=self.site,
+            target=target,
+            title=title,
+        )
+        return text.encode("utf-8")
 
     def stylesheet(self) -> bytes:
         """Render the theme's stylesheet, with the rules for highlighted code."""

@@ -34,7 +34,9 @@ from wcitfeed.ledger import (
     Ledger,
     Withdrawal,
     apply_ledger,
+    earlier_paths,
     encode_ledger,
+    keep_ids,
     known_feeds,
     latest_record,
     read_ledger,
@@ -42,7 +44,7 @@ from wcitfeed.ledger import (
     with_arrivals,
     withdrawal,
 )
-from wcitfeed.model import Post, Site, feed_prefixes, published
+from wcitfeed.model import Post, Site, feed_prefixes, post_path, published
 from wcitfeed.output import (
     OutputState,
     OutputSync,
@@ -201,6 +203,7 @@ def _build_locked(site: Site, options: Options) -> BuildResult:
         decision.loaded.bodies,
         store.path if store else None,
         known_feeds(decision.ledger),
+        earlier_paths(decision.ledger),
     )
     if options.on_plan is not None:
         options.on_plan(len(planned))
@@ -278,15 +281,26 @@ def _decide(
     guarded = options.write and site.ledger is not None
     if guarded and site.ledger is not None and not options.trust_clock:
         _check_clock(site.ledger, before, now)
-    posts, after = apply_ledger(loaded.posts, before, now)
+    posts = keep_ids(loaded.posts, before, partial(_rel, site))
+    posts, after = apply_ledger(posts, before, now)
     live = published(posts, now, drafts=options.preview is not None)
-    after = record_publication(after, live, now, partial(feed_prefixes, site))
+    place = partial(_place, site)
+    after = record_publication(after, live, now, partial(feed_prefixes, site), place)
     live = with_arrivals(live, after)
     if guarded and not options.allow_removals:
         _check_withdrawal(site, withdrawal(before, after))
     due = min((p.date for p in posts if not p.draft and p.date > now), default=None)
     missing = site.ledger is not None and bool(after) and not site.ledger.exists()
     return Decision(loaded, live, after, due, after != before or missing)
+
+
+def _rel(site: Site, post: Post) -> str:
+    return post.source.relative_to(site.content_dir).as_posix()
+
+
+def _place(site: Site, post: Post) -> tuple[str, str]:
+    """Return a post's file below the content folder and its page's path, for the ledger."""
+    return _rel(site, post), post_path(post)
 
 
 def _publish(

@@ -23,11 +23,11 @@ from typing import Literal
 
 import jinja2
 
-from wcitfeed import feedset, i18n, mail, pages, render
+from wcitfeed import feedset, i18n, mail, pages, redirects, render, sources
 from wcitfeed.cache import EntryReader
 from wcitfeed.content import Source, read_body
 from wcitfeed.errors import WcitfeedError
-from wcitfeed.model import FeedLink, Post, RenderedPost, Site, newest_first
+from wcitfeed.model import FeedLink, Post, RenderedPost, Site, newest_first, page_file, post_path
 from wcitfeed.output import Planned
 
 # Below this many files (or posts) to make, starting worker processes costs more than it
@@ -91,6 +91,8 @@ class Context:
     # Each post's key (its digest) by source, and where the entries of this build are kept.
     keys: dict[Path, str] = dataclasses.field(default_factory=dict)
     entries: Path | None = None
+    # The URL of each post another post links to by file (``Post.refs``), by query.
+    links: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -125,10 +127,11 @@ class Maker:
         """Return the post rendered, from the memo when this very post was rendered before."""
         item = self.memo.get(post.source)
         if item is None or item.post != post:
+            site = self.context.site
             body = self.bodies.get(post.source)
             if body is None:
-                body = read_body(post.source, self.context.site.template_tags == "strip")
-            site = self.context.site
+                body = read_body(post.source, site.template_tags == "strip")
+            body = sources.final_body(site, body, self.context.links)
             item = render.render_post(site, post, body, self.templates, self.context.asset_sizes)
             self.warnings.extend(
                 render.missing_files(site, post, item.body_html, self.context.asset_sizes)
@@ -325,9 +328,11 @@ def plan_outputs(
     bodies: dict[Path, str],
     entries: Path | None = None,
     ended: Mapping[str, datetime] | None = None,
+    earlier: Mapping[str, Iterable[str]] | None = None,
 ) -> tuple[list[Planned], dict[str, Job], Maker]:
     """List every output file with its key and its job; make nothing yet. ``ended`` names
-    the category and tag feeds that once had posts (they stay, empty)."""
+    the category and tag feeds that once had posts (they stay, empty); ``earlier`` the
+    addresses each post (by id) had before, which redirect to it now."""
     ordered = newest_first(posts)
     groups = feedset.groups(site, ordered)
     feeds = feedset.logical_feeds(site, ordered, groups, ended)
@@ -342,11 +347,19 @@ def plan_outputs(
     # Each post's digest once: keys of documents that carry 50 posts hash 50 short digests
     # rather than 50 full reprs.
     sizes = {a.rel: a.size for a in assets}
-    # A post's outputs are made of its front matter and text, and of the size of each local
-    # file it may show (an enclosure's length): all of it goes into its digest.
+    ref_urls, link_warnings = sources.resolve_links(site, posts)
+    # A post's outputs are made of its front matter and text, of the size of each local
+    # file it may show (an enclosure's length) and of the URL of each post it links to by
+    # file: all of it goes into its digest.
     digests = {
         p.source: hashlib.sha256(
-            repr((p, [(rel, sizes.get(rel)) for rel in p.assets])).encode()
+            repr(
+                (
+                    p,
+                    [(rel, sizes.get(rel)) for rel in p.assets],
+                    [ref_urls[r.query] for r in p.refs],
+                )
+            ).encode()
         ).hexdigest()
         for p in posts
     }
@@ -360,8 +373,10 @@ def plan_outputs(
         neighbours=around,
         keys={p.source: digests[p.source] for p in posts},
         entries=entries,
+        links=ref_urls,
     )
     maker = Maker(context, bodies)
+    maker.warnings.extend(link_warnings)
 
     def key(*parts: object) -> str:
         digest = hashlib.sha256(stamp.encode())
@@ -379,7 +394,7 @@ def plan_outputs(
         )
     for post in posts:
         own = digests[post.source]
-        page = f"{render.post_path(post)}index.html"
+        page = page_file(post_path(post))
         jobs.append((f"fragments/{post.slug}.html", key("fragment", own), Job("fragment", post)))
         jobs.append((f"email/{post.slug}.html", key("email", own), Job("email", post)))
         jobs.append((page, key("page", own, links_digest, around[post.source]), Job("page", post)))
@@ -402,11 +417,30 @@ def plan_outputs(
             jobs.append(
                 (plan.path, key(shape, keys_of(plan.posts)), Job("document", document=plan))
             )
+    if site.from_tool:
+        tool = sources.TOOLS[site.from_tool]
+        ours = {path for path, _, _ in jobs}
+        for plan in feedset.old_tool_plans(
+            site, ordered, tool.feed_format, tool.old_feed_limit(site)
+        ):
+            if plan.path in ours:
+                # Zola's atom.xml is wcitfeed's own: the same entries under the same ids.
+                continue
+            shape = dataclasses.replace(plan, posts=())
+            jobs.append(
+                (plan.path, key(shape, keys_of(plan.posts)), Job("document", document=plan))
+            )
     if site.email_feed:
         email = feedset.email_plan(site, ordered)
         bare_email = dataclasses.replace(email, posts=())
         email_key = key("email_feed", bare_email, keys_of(email.posts))
         jobs.append((email.path, email_key, Job("email_feed", document=email)))
+    moved, found = redirects.plan_redirects(site, ordered, earlier or {}, (j[0] for j in jobs))
+    maker.warnings.extend(found)
+    titles = {site.url(post_path(p)): p.title for p in ordered}
+    for redirect in moved:
+        data = maker.pages.redirect(redirect.target, titles[redirect.target])
+        jobs.append((redirect.file, key(redirect.file, data), Job("constant", data=data)))
     planned = [Planned(path, k, partial(maker.make, path, job)) for path, k, job in jobs]
     return planned, {path: job for path, _, job in jobs}, maker
 
@@ -421,7 +455,7 @@ def _constant_pages(
     site = maker.site
     newest = max((p.last_modified for p in ordered), default=None)
     urls: list[tuple[str, datetime | None]] = [(site.base_url, newest)]
-    urls += [(site.url(render.post_path(p)), p.last_modified) for p in ordered]
+    urls += [(site.url(post_path(p)), p.last_modified) for p in ordered]
     for listing in listings:
         changed = max((p.last_modified for p in listing.posts), default=None)
         urls.append((site.url(listing.folder), changed))

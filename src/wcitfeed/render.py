@@ -20,7 +20,7 @@ from markupsafe import Markup
 
 from wcitfeed import i18n
 from wcitfeed.errors import ContentError, Problems, TemplateError, WcitfeedError
-from wcitfeed.model import Image, Post, RenderedPost, Site
+from wcitfeed.model import Image, Post, RenderedPost, Site, post_path
 
 # comrak (cmark-gfm's rules, in Rust) renders the Markdown: its HTML matched cmark-gfm's on
 # 944 of the 946 shared-corpus posts, and unlike the cmarkgfm binding it frees what it
@@ -69,6 +69,7 @@ TEMPLATES = (
     "feeds.html",
     "feed_links.html",
     "404.html",
+    "redirect.html",
     "style.css",
     "email.css",
     "digest.html",
@@ -110,7 +111,8 @@ def clean_html(html_text: str, resolve: Resolver) -> str:
 def url_resolver(site: Site, post: Post) -> Resolver:
     """Return how a URL written in a post becomes absolute.
 
-    ``#part`` points into the post's page, ``/path`` is below the base URL, and any other
+    ``#part`` points into the post's page, ``/path`` is below the base URL (at the host's
+    root for a site that came from another tool, as there), and any other
     relative URL is relative to the post's folder below ``content/`` (where its images are
     published).
     """
@@ -122,7 +124,9 @@ def url_resolver(site: Site, post: Post) -> Resolver:
         if url.startswith("#"):
             return page_url + url
         if url.startswith("/") and not url.startswith("//"):
-            return site.url(url)
+            # A site that came from another tool meant what that tool published: '/x' at
+            # the root of the host, as browsers read it.
+            return urljoin(site.base_url, url) if site.from_tool else site.url(url)
         return urljoin(folder_url, url)
 
     return resolve
@@ -354,11 +358,6 @@ def _template_line(exc: Exception, template: jinja2.Template) -> int | None:
             line = tb.tb_lineno
         tb = tb.tb_next
     return line
-
-
-def post_path(post: Post) -> str:
-    """Return the path of a post's page below the base URL."""
-    return f"posts/{post.slug}/"
 
 
 def render_post(
