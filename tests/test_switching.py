@@ -304,15 +304,9 @@ def test_a_hugo_site_switches_without_a_new_or_unread_entry(
             if p.parent.name not in ("tags", "categories")
         )
         assert {"index.xml", "post/index.xml", "tags/markdown/index.xml"} <= set(feeds)
-        switch_and_check(
-            tmp_path,
-            www,
-            root,
-            tmp_path / "old",
-            feeds,
-            f'title = "Hugo news"\nbase_url = "{root}"\nfrom = "hugo"\n'
-            f'content = "{source / "content"}"\n{permalinks}',
-        )
+        settings = f'title = "Hugo news"\nbase_url = "{root}"\nfrom = "hugo"\n'
+        settings += f'content = "{source / "content"}"\n{permalinks}'
+        switch_and_check(tmp_path, www, root, tmp_path / "old", feeds, settings)
 
 
 PELICAN_POSTS = {
@@ -365,14 +359,9 @@ def test_a_pelican_site_switches_without_a_new_or_unread_entry(tmp_path: Path) -
             f'<meta http-equiv="refresh" content="0; url={root}first-steps.html">',
             encoding="utf-8",
         )
+        ours = f'title = "Pelican news"\nbase_url = "{root}"\nfrom = "pelican"\n'
         switch_and_check(
-            tmp_path,
-            www,
-            root,
-            tmp_path / "old",
-            feeds,
-            f'title = "Pelican news"\nbase_url = "{root}"\nfrom = "pelican"\n'
-            f'content = "{content}"\n',
+            tmp_path, www, root, tmp_path / "old", feeds, ours + f'content = "{content}"\n'
         )
 
 

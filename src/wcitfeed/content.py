@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-import json
 import os
 import posixpath
 import re
@@ -22,9 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from frontmatter.default_handlers import YAMLHandler
 
-from wcitfeed import sources
+from wcitfeed import front_matter, sources
 from wcitfeed.config import parse_authors
 from wcitfeed.errors import ContentError, Problems, WcitfeedError, quote
 from wcitfeed.model import Post, Site, slugify
@@ -51,10 +49,6 @@ SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 FORBIDDEN_RE = re.compile(
     r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff\ufffe\uffff]"
 )
-_HANDLER = YAMLHandler()  # its boundary patterns: our loader parses the YAML itself
-_TOML_BOUNDARY = re.compile(r"^\+{3,}\s*$", re.MULTILINE)
-_PELICAN_LINE = re.compile(r"^([A-Za-z][\w-]*):[ \t]*(.*)$")
-_JS_LINE = re.compile(r"^\s*(?:const|let|var)\s+(\w+)\s*=\s*(.+?);?\s*$")
 # Liquid tags and output, Hugo shortcodes: not ours to run; stripped when asked.
 TEMPLATE_TAG_RE = re.compile(r"\{%.*?%\}|\{\{<.*?>\}\}|\{\{%.*?%\}\}|\{\{.*?\}\}", re.DOTALL)
 MORE_RE = re.compile(r"^\s*<!--\s*more\s*-->\s*$", re.MULTILINE)
@@ -64,26 +58,7 @@ FIRST_YEAR, LAST_YEAR = 1000, 9000
 KEPT_BODIES = 500
 # Lines or characters a message lists before it says 'and N more'.
 MAX_LISTED = 5
-# Values front matter may stand for once its YAML aliases are expanded.
-MAX_EXPANDED_VALUES = 10_000
 POST_SUFFIXES = (".md", ".markdown")
-# libyaml's parser when PyYAML was built with it: the pure-Python one is ten times slower.
-_BASE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-class _SafeLoader(_BASE_LOADER):  # type: ignore[misc,valid-type]
-    """The safe loader, except that a timestamp that is no real date (2012-02-30) stays
-    text, so the date check can name its field and line instead of failing the file."""
-
-
-def _timestamp(loader: Any, node: yaml.ScalarNode) -> object:
-    try:
-        return yaml.constructor.SafeConstructor.construct_yaml_timestamp(loader, node)
-    except (ValueError, OverflowError):
-        return str(node.value)
-
-
-_SafeLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
 
 
 @dataclass(frozen=True)
@@ -255,7 +230,7 @@ def _foreign_hints(
 
 def read_body(path: Path, strip_tags: bool = False) -> str:
     """Read the Markdown body of a post already checked in an earlier run."""
-    split = _split_front_matter(_clean_text(path.read_bytes().decode("utf-8")))
+    split = front_matter.split(_clean_text(path.read_bytes().decode("utf-8")))
     if isinstance(split, str):  # the file changed since it was checked
         raise ContentError(split, path=path)
     return TEMPLATE_TAG_RE.sub("", split[2]) if strip_tags else split[2]
@@ -266,6 +241,22 @@ def _clean_text(text: str) -> str:
     return FORBIDDEN_RE.sub("", text.removeprefix("\ufeff").replace("\r\n", "\n"))
 
 
+@dataclass(frozen=True)
+class _Parsed:
+    """A post file read and its front matter parsed, not yet checked."""
+
+    text: str
+    kind: str
+    meta: dict[Any, Any]
+    lines: Any  # where each key is: front_matter.FieldLines or front_matter.TomlLines
+    body: str
+    first_line: int
+    closing_line: int
+
+
+Fail = Callable[..., None]
+
+
 def _load_post(
     path: Path,
     root: Path,
@@ -273,77 +264,24 @@ def _load_post(
     warnings: list[WcitfeedError],
     foreign: dict[str, list[tuple[Path, list[WcitfeedError]]]],
 ) -> tuple[Post | None, str, list[WcitfeedError]]:
+    """Read one post: parse it, map another tool's front matter, check every field."""
     problems: list[WcitfeedError] = []
 
     def fail(message: str, line: int | None = None, field: str | None = None) -> None:
         problems.append(ContentError(message, path=path, line=line, field=field))
 
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        problems.append(_unreadable(path, exc))
-        return None, "", problems
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        source = _guess_encoding(data)
-        fail(
-            f"is not UTF-8; it looks like {source} (convert it: iconv -f {source} -t UTF-8 "
-            f"'{path.name}' > fixed.md, then replace the file)",
-            line,
-        )
-        return None, "", problems
-    _warn_forbidden(text, path, warnings)
-    text = _clean_text(text)
-
-    split = _split_front_matter(text)
-    if isinstance(split, str):
-        fail(split, 1)
-        return None, "", problems
-    kind, fm_text, body, first_line, closing_line = split
-    if len(fm_text.encode("utf-8")) > 64 * 1024 or len(text) > site.max_post_bytes:
-        fail(
-            f"is larger than the limit of {site.max_post_bytes} bytes (max_post_bytes) or "
-            "has more than 64 KiB of front matter; split it, or raise max_post_bytes",
-            1,
-        )
-        return None, "", problems
-    try:
-        meta, lines = _parse_front_matter(kind, fm_text, first_line)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + first_line if mark is not None else 1
-        reason = getattr(exc, "problem", None) or "cannot be parsed"
-        context, start = getattr(exc, "context", None), getattr(exc, "context_mark", None)
-        if context and start is not None and start.line + first_line != line:
-            reason += f" ({context} that starts on line {start.line + first_line})"
-        fail(f"front matter is not valid YAML: {reason}", line)
-        return None, "", problems
-    except tomllib.TOMLDecodeError as exc:
-        # tomllib counts lines from the front matter; say the file's line instead.
-        match = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
-        line = int(match.group(1)) + first_line - 1 if match else first_line
-        reason = str(exc).split(" (at line")[0]
-        where = f" (column {match.group(2)})" if match else ""
-        fail(f"front matter is not valid TOML: {reason}{where}", line)
-        return None, "", problems
-    except ValueError as exc:
-        fail(str(exc), first_line)
-        return None, "", problems
-    if meta is None:
-        meta = {}
-    if not isinstance(meta, dict):
-        fail("front matter must be 'key: value' lines, not a single value", first_line)
+    parsed = _read_front_matter(path, site, fail, warnings)
+    if parsed is None:
         return None, "", problems
     tool = sources.tool_for(site)
     rel = path.relative_to(root).as_posix()
-    mapped: sources.Mapped | None = None
-    if tool is None and kind == "pelican":
+    if tool is None and parsed.kind == "pelican":
         foreign.setdefault("pelican", []).append((path, []))
         return None, "", problems
+    meta = parsed.meta
+    mapped: sources.Mapped | None = None
     if tool is not None:
-        mapped = tool.map(meta, rel, body, site)
+        mapped = tool.map(meta, rel, parsed.body, site)
         if mapped is None:
             warnings.append(
                 ContentError("is not a post (no title and no text); skipped", path=path)
@@ -356,24 +294,128 @@ def _load_post(
                 "is missing from the front matter, the file name and the path (add "
                 "date: 2013-05-06 to the front matter, or name the file "
                 "2013-05-06-<slug>.md)",
-                first_line,
+                parsed.first_line,
                 "date",
             )
             return None, "", problems
         meta = mapped.fields
+    body = parsed.body
+    if site.template_tags == "strip" and not site.from_tool:
+        body = TEMPLATE_TAG_RE.sub("", body)
     markup = tool.markup(body, site) if tool is not None else sources.Markup(body)
-    if site.from_tool:
+    if tool is not None and site.from_tool:
         for number, tag in markup.unknown:
             warnings.append(
                 ContentError(
-                    f"has {quote(tag)}, which only {tool.label if tool else ''} runs: it was "
-                    "left out (write the link or HTML it stands for)",
+                    f"has {quote(tag)}, which only {tool.label} runs: it was left out (write "
+                    "the link or HTML it stands for)",
                     path=path,
-                    line=closing_line + number,
+                    line=parsed.closing_line + number,
                 )
             )
-    if site.template_tags == "strip":
-        body = TEMPLATE_TAG_RE.sub("", body)
+    post = _check_fields(path, root, site, parsed, meta, markup, tool is not None, fail, warnings)
+    unknown = any(key not in FIELDS for key in meta) or not meta.get("id")
+    if problems and tool is None and unknown:
+        # Another tool's post gets one hint for the whole build, not an error per field.
+        other = sources.recognise(meta, rel, parsed.kind)
+        foreign.setdefault(other.name if other else "", []).append((path, problems))
+        return None, "", []
+    if problems or post is None:
+        return None, "", problems
+    if tool is not None and mapped is not None:
+        address = tool.address(mapped, post, site)
+        post = replace(
+            post,
+            id=post.id or address.entry_id,
+            derived_id=not post.id,
+            path=address.path if site.from_tool else "",
+            aliases=address.aliases,
+            refs=markup.refs,
+            old_feeds=address.feeds if site.from_tool else (),
+        )
+    return post, body, problems
+
+
+def _read_front_matter(
+    path: Path, site: Site, fail: Fail, warnings: list[WcitfeedError]
+) -> _Parsed | None:
+    """Read a post file and parse its front matter; None (having failed) when it cannot
+    be: unreadable, not UTF-8, no front matter, too large, or not valid YAML or TOML."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        fail(_unreadable(path, exc).message)
+        return None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        source = _guess_encoding(data)
+        fail(
+            f"is not UTF-8; it looks like {source} (convert it: iconv -f {source} -t UTF-8 "
+            f"'{path.name}' > fixed.md, then replace the file)",
+            line,
+        )
+        return None
+    _warn_forbidden(text, path, warnings)
+    text = _clean_text(text)
+    split = front_matter.split(text)
+    if isinstance(split, str):
+        fail(split, 1)
+        return None
+    kind, fm_text, body, first_line, closing_line = split
+    if len(fm_text.encode("utf-8")) > 64 * 1024 or len(text) > site.max_post_bytes:
+        fail(
+            f"is larger than the limit of {site.max_post_bytes} bytes (max_post_bytes) or "
+            "has more than 64 KiB of front matter; split it, or raise max_post_bytes",
+            1,
+        )
+        return None
+    try:
+        meta, lines = front_matter.parse(kind, fm_text, first_line)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + first_line if mark is not None else 1
+        reason = getattr(exc, "problem", None) or "cannot be parsed"
+        context, start = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+        if context and start is not None and start.line + first_line != line:
+            reason += f" ({context} that starts on line {start.line + first_line})"
+        fail(f"front matter is not valid YAML: {reason}", line)
+        return None
+    except tomllib.TOMLDecodeError as exc:
+        # tomllib counts lines from the front matter; say the file's line instead.
+        match = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
+        line = int(match.group(1)) + first_line - 1 if match else first_line
+        reason = str(exc).split(" (at line")[0]
+        where = f" (column {match.group(2)})" if match else ""
+        fail(f"front matter is not valid TOML: {reason}{where}", line)
+        return None
+    except ValueError as exc:
+        fail(str(exc), first_line)
+        return None
+    if meta is None:
+        meta = {}
+    if not isinstance(meta, dict):
+        fail("front matter must be 'key: value' lines, not a single value", first_line)
+        return None
+    return _Parsed(text, kind, meta, lines, body, first_line, closing_line)
+
+
+def _check_fields(
+    path: Path,
+    root: Path,
+    site: Site,
+    parsed: _Parsed,
+    meta: dict[Any, Any],
+    markup: sources.Markup,
+    mapped: bool,
+    fail: Fail,
+    warnings: list[WcitfeedError],
+) -> Post | None:
+    """Check wcitfeed's fields (``meta``: the file's own, or another tool's mapped) and
+    make the Post; None when a required field is missing or wrong. Under another tool's
+    rules (``mapped``), the id may be missing: the tool makes it."""
+    lines = parsed.lines
     # YAML escapes such as "\x07" or "\ud800" can make forbidden characters after parsing.
     for key, value in meta.items():
         cleaned = _clean_value(value)
@@ -387,17 +429,14 @@ def _load_post(
                     field=str(key),
                 )
             )
-
     for key in meta:
         if key not in FIELDS:
             close = difflib.get_close_matches(str(key), FIELDS, n=1)
             hint = f"did you mean '{close[0]}'?" if close else "put your own keys under extra:"
             fail(f"is not a front-matter field ({hint})", lines.get(key), str(key))
     for key in REQUIRED:
-        if key == "id" and tool is not None:
-            continue  # made below by the tool's rules
-        if meta.get(key) in (None, ""):
-            fail(f"is missing (add {key}: {FIELDS[key]})", first_line, key)
+        if meta.get(key) in (None, "") and not (key == "id" and mapped):
+            fail(f"is missing (add {key}: {FIELDS[key]})", parsed.first_line, key)
 
     def text_field(key: str) -> str | None:
         value = meta.get(key)
@@ -423,7 +462,6 @@ def _load_post(
             lines.get("updated"),
             "updated",
         )
-
     slug = text_field("slug") or slugify(path.stem)
     if not SLUG_RE.match(slug):
         fail(
@@ -431,25 +469,7 @@ def _load_post(
             lines.get("slug", 1),
             "slug",
         )
-
-    category = text_field("category")
-    # A page bundle (slug/index.md) is a post, not a category: only the folders above the
-    # bundle's own folder name one.
-    folders = path.parent.relative_to(root).parts
-    if site.lenient and path.stem in ("index", "_index"):
-        folders = folders[:-1]
-    if category is None and folders:
-        category = folders[0]
-    keys = [k for k, _ in site.categories]
-    if category is not None and keys and category not in keys:
-        close = difflib.get_close_matches(category, keys, n=1)
-        hint = f"did you mean '{close[0]}'?" if close else "use one of " + ", ".join(keys)
-        fail(
-            f"'{category}' is not a category of this site ({hint})",
-            lines.get("category", 1),
-            "category",
-        )
-
+    category = _category(path, root, site, text_field("category"), lines, fail)
     tags = _tags(meta.get("tags"), lambda m: fail(m, lines.get("tags"), "tags"))
     authors = site.authors
     if meta.get("author") is not None:
@@ -465,23 +485,14 @@ def _load_post(
             lines.get("extra"),
             "extra",
         )
-    if not body.strip():
+    if not parsed.body.strip():
         fail(
             "has no text after the front matter (write the update below the closing '---')",
-            closing_line,
+            parsed.closing_line,
         )
-
-    unknown = any(key not in FIELDS for key in meta) or not meta.get("id")
-    if problems and tool is None and unknown:
-        # Another tool's post gets one hint for the whole build, not an error per field.
-        other = sources.recognise(meta, rel, kind)
-        foreign.setdefault(other.name if other else "", []).append((path, problems))
-        return None, "", []
-    if problems or title is None or published is None or (post_id is None and tool is None):
-        return None, "", problems
-    # The digest covers everything a reader sees, so any change to it is an edit.
-    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    post = Post(
+    if title is None or published is None or (post_id is None and not mapped):
+        return None
+    return Post(
         source=path,
         id=post_id or "",
         title=title,
@@ -496,21 +507,34 @@ def _load_post(
         draft=bool(flags["draft"]),
         minor=bool(flags["minor"]),
         image=text_field("image"),
-        digest=digest,
+        # The digest covers everything a reader sees, so any change to it is an edit.
+        digest=hashlib.sha256(parsed.text.encode("utf-8")).hexdigest(),
         assets=local_references(markup.body, text_field("image"), path, root),
     )
-    if tool is not None and mapped is not None:
-        address = tool.address(mapped, post, site)
-        post = replace(
-            post,
-            id=post_id or address.entry_id,
-            derived_id=post_id is None,
-            path=address.path if site.from_tool else "",
-            aliases=address.aliases,
-            refs=markup.refs,
-            old_feeds=address.feeds if site.from_tool else (),
+
+
+def _category(
+    path: Path, root: Path, site: Site, written: str | None, lines: Any, fail: Fail
+) -> str | None:
+    """Return a post's category: the one written, else its first folder's name. A page
+    bundle (slug/index.md) is a post, not a category: only the folders above the bundle's
+    own folder name one."""
+    category = written
+    folders = path.parent.relative_to(root).parts
+    if site.lenient and path.stem in ("index", "_index"):
+        folders = folders[:-1]
+    if category is None and folders:
+        category = folders[0]
+    keys = [k for k, _ in site.categories]
+    if category is not None and keys and category not in keys:
+        close = difflib.get_close_matches(category, keys, n=1)
+        hint = f"did you mean '{close[0]}'?" if close else "use one of " + ", ".join(keys)
+        fail(
+            f"'{category}' is not a category of this site ({hint})",
+            lines.get("category", 1),
+            "category",
         )
-    return post, body, problems
+    return category
 
 
 # Anything in a post's text that could name a local file: a word with a file extension.
@@ -547,149 +571,6 @@ def _guess_encoding(data: bytes) -> str:
     except UnicodeDecodeError:
         return "ISO-8859-1"
     return "WINDOWS-1252"
-
-
-def _split_front_matter(text: str) -> tuple[str, str, str, int, int] | str:
-    """Find the front matter: YAML between '---', TOML between '+++', or Eleventy's '---js'.
-
-    Return (kind, front matter, body, its first line, the closing line) or a message.
-    """
-    start = len(text) - len(text.lstrip("\n"))  # some tools leave blank lines first
-    head = text[start:]
-    for kind, boundary, opener in (
-        ("js", _HANDLER.FM_BOUNDARY, "---js"),
-        ("yaml", _HANDLER.FM_BOUNDARY, "---"),
-        ("toml", _TOML_BOUNDARY, "+++"),
-    ):
-        if not head.startswith(opener):
-            continue
-        if kind == "js":
-            first_end = head.index("\n") if "\n" in head else len(head)
-            rest = [m for m in boundary.finditer(head) if m.start() > first_end]
-            if not rest:
-                break
-            opening_end, closing = first_end, rest[0]
-        else:
-            found = list(boundary.finditer(head))
-            if not found or found[0].start() != 0:
-                continue
-            if len(found) < 2:
-                return f"front matter is not closed (add a line '{opener}' after the last field)"
-            opening_end, closing = found[0].end(), found[1]
-        fm_text = head[opening_end : closing.start()]
-        first_line = text.count("\n", 0, start + opening_end) + 1
-        closing_line = text.count("\n", 0, start + closing.start()) + 1
-        return kind, fm_text, head[closing.end() :], first_line, closing_line
-    if _PELICAN_LINE.match(head.partition("\n")[0]):
-        # Pelican's (and Python-Markdown's) metadata: 'Key: value' lines, then a blank line.
-        end = head.find("\n\n")
-        end = len(head) if end < 0 else end
-        first_line = text.count("\n", 0, start) + 1
-        return "pelican", head[:end], head[end + 1 :], first_line, first_line
-    return (
-        "has no front matter (begin the file with a line '---', then title:, date:, "
-        "id:, then a line '---')"
-    )
-
-
-def _parse_front_matter(kind: str, fm_text: str, first_line: int) -> tuple[Any, Any]:
-    """Parse front matter of any kind; return the values and where each key is."""
-    if kind == "pelican":
-        data: dict[str, Any] = {}
-        key = None
-        for line in fm_text.splitlines():
-            match = _PELICAN_LINE.match(line)
-            if match:
-                key = match.group(1)
-                data[key] = match.group(2).strip()
-            elif key is not None and line.strip():
-                data[key] += " " + line.strip()  # a value continued on an indented line
-        return data, _FieldLines(fm_text, first_line)
-    if kind == "toml":
-        data = tomllib.loads(fm_text)
-        return data, _TomlLines(fm_text, first_line)
-    if kind == "js":
-        data = {}
-        for line in fm_text.splitlines():
-            match = _JS_LINE.match(line)
-            if match:
-                try:
-                    data[match.group(1)] = json.loads(match.group(2))
-                except ValueError:
-                    raise ValueError(
-                        f"JavaScript front matter is run by Eleventy, not read "
-                        f"by wcitfeed: '{line.strip()}' is not a plain value "
-                        "(use YAML front matter)"
-                    ) from None
-            elif line.strip() and not line.strip().startswith("//"):
-                raise ValueError(
-                    "JavaScript front matter is run by Eleventy, not read by "
-                    f"wcitfeed: '{line.strip()}' (use YAML front matter)"
-                )
-        return data, _TomlLines("", first_line)
-    return _load_yaml(fm_text), _FieldLines(fm_text, first_line)
-
-
-def _load_yaml(fm_text: str) -> Any:
-    """Parse YAML front matter, refusing any whose aliases expand it past a small size.
-
-    The node graph is composed first (aliases share nodes there, so it stays as small as
-    the text); only when its expanded size is within bounds are Python values built.
-    """
-    loader = _SafeLoader(fm_text)
-    try:
-        try:
-            node = loader.get_single_node()
-        except RecursionError:
-            raise ValueError("front matter is nested too deeply (flatten it)") from None
-        if node is None:
-            return None
-        if "*" in fm_text and _expanded_size(node) > MAX_EXPANDED_VALUES:
-            raise ValueError(
-                f"front matter expands to more than {MAX_EXPANDED_VALUES:,} values through "
-                "YAML aliases (*name), a possible alias bomb; write the values out instead"
-            )
-        try:
-            return loader.construct_document(node)
-        except RecursionError:
-            raise ValueError("front matter is nested too deeply (flatten it)") from None
-    finally:
-        loader.dispose()
-
-
-def _expanded_size(root: yaml.Node) -> int:
-    """Count the values a node stands for with every alias expanded, in linear time."""
-    sizes: dict[int, int] = {}
-
-    def size(node: yaml.Node) -> int:
-        known = sizes.get(id(node))
-        if known is not None:
-            return known
-        sizes[id(node)] = 1  # a recursive alias counts once instead of looping
-        if isinstance(node, yaml.SequenceNode):
-            total = 1 + sum(size(item) for item in node.value)
-        elif isinstance(node, yaml.MappingNode):
-            total = 1 + sum(size(key) + size(value) for key, value in node.value)
-        else:
-            total = 1
-        sizes[id(node)] = total = min(total, MAX_EXPANDED_VALUES + 1)
-        return total
-
-    return size(root)
-
-
-class _TomlLines:
-    """Where each top-level TOML key is (tomllib keeps no positions)."""
-
-    def __init__(self, fm_text: str, first_line: int) -> None:
-        self._lines: dict[str, int] = {}
-        for number, line in enumerate(fm_text.splitlines()):
-            match = re.match(r"^\s*([A-Za-z0-9_-]+)\s*=", line)
-            if match and match.group(1) not in self._lines:
-                self._lines[match.group(1)] = number + first_line
-
-    def get(self, key: Any, default: int | None = None) -> int | None:
-        return self._lines.get(key, default)
 
 
 def _excerpt(body: str) -> str | None:
@@ -740,22 +621,6 @@ def _clean_value(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _clean_value(v) for k, v in value.items()}
     return value
-
-
-class _FieldLines:
-    """The line of each top-level front-matter key, worked out only when a message needs it."""
-
-    def __init__(self, fm_text: str, first_line: int) -> None:
-        self._text = fm_text
-        self._first = first_line
-        self._lines: dict[Any, int] | None = None
-
-    def get(self, key: Any, default: int | None = None) -> int | None:
-        if self._lines is None:
-            node = yaml.compose(self._text, Loader=_SafeLoader)
-            pairs = node.value if isinstance(node, yaml.MappingNode) else []
-            self._lines = {k.value: k.start_mark.line + self._first for k, _ in pairs}
-        return self._lines.get(key, default)
 
 
 def _has_time(value: object) -> bool:

@@ -146,22 +146,20 @@ def _read_record(
     for key in value:
         if key not in _FIELDS:
             fail(f"'{clip(str(key))}' is not a ledger field ({', '.join(_FIELDS)})")
-    paths = value.get("paths", [])
-    if not (
-        isinstance(paths, list) and all(isinstance(p, str) and _PATH_RE.match(p) for p in paths)
-    ):
-        fail('must be a list of paths below the base URL such as ["posts/slug/"]', "paths")
-        paths = []
+
+    def strings(key: str, pattern: re.Pattern[str], example: str) -> list[str]:
+        items = value.get(key, [])
+        if isinstance(items, list) and all(isinstance(i, str) and pattern.match(i) for i in items):
+            return items
+        fail(f"must be a list of {example}", key)
+        return []
+
+    paths = strings("paths", _PATH_RE, 'paths below the base URL such as ["posts/slug/"]')
+    feeds = strings("feeds", _FEED_RE, 'feed folders such as ["tags/security/"]')
     source = value.get("source")
     if source is not None and not (isinstance(source, str) and _PATH_RE.match(source)):
         fail('must be a file below the content folder such as "_posts/2013-05-06-a.md"', "source")
         source = None
-    feeds = value.get("feeds", [])
-    if not (
-        isinstance(feeds, list) and all(isinstance(f, str) and _FEED_RE.match(f) for f in feeds)
-    ):
-        fail('must be a list of feed folders such as ["tags/security/"]', "feeds")
-        feeds = []
     digest = value.get("digest")
     if not isinstance(digest, str) or not _DIGEST_RE.match(digest):
         fail("must be 64 lower-case hex digits (restore the ledger from version control)", "digest")
