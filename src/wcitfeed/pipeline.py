@@ -9,6 +9,7 @@ build whose inputs all match the last one stops after a few stat calls.
 from __future__ import annotations
 
 import errno
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -295,7 +296,9 @@ def _decide(
 
 
 def _rel(site: Site, post: Post) -> str:
-    return post.source.relative_to(site.content_dir).as_posix()
+    """Return a post's file below the content folder (string work: once per post)."""
+    source, root = os.fspath(post.source), os.fspath(site.content_dir)
+    return source[len(root) + 1 :].replace(os.sep, "/") if source.startswith(root) else source
 
 
 def _place(site: Site, post: Post) -> tuple[str, str]:

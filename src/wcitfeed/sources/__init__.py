@@ -68,6 +68,8 @@ def resolve_links(site: Site, posts: Sequence[Post]) -> tuple[dict[str, str], li
     below the content folder (or the site's source folder above it, as Jekyll's
     ``_posts/…`` says), or its file name with or without extension. Return each query's
     absolute URL, and a warning for each that names no post."""
+    if not any(post.refs for post in posts):
+        return {}, []
     known: dict[str, Post] = {}
     for post in posts:
         rel = post.source.relative_to(site.content_dir).as_posix()
