@@ -261,12 +261,19 @@ def record_publication(
             if record.published is None:
                 record = replace(record, published=post.date, arrived=max(now, post.date))
             feeds = tuple(sorted({*record.feeds, *feeds_of(post)}))
-            record = replace(record, withdrawn=None, feeds=feeds)
+            paths, source = record.paths, record.source
             if place_of is not None:
                 rel, path = place_of(post)
-                paths = record.paths if path in record.paths else (*record.paths, path)
-                source = rel if post.derived_id else record.source
-                record = replace(record, paths=paths, source=source)
+                paths = paths if path in paths else (*paths, path)
+                source = rel if post.derived_id else source
+            changed = (record.withdrawn, record.feeds, record.paths, record.source) != (
+                None,
+                feeds,
+                paths,
+                source,
+            )
+            if changed:  # most records are as they were: no copy for them
+                record = replace(record, withdrawn=None, feeds=feeds, paths=paths, source=source)
         elif record.live:
             record = replace(record, withdrawn=now)
         new[post_id] = record
