@@ -15,11 +15,12 @@ from typing import Any
 
 from wcitfeed import mail, render, sources
 from wcitfeed.config import load_site
-from wcitfeed.content import Loaded, Source, load_posts, read_body, scan_sources
+from wcitfeed.content import Loaded, load_posts, read_body
 from wcitfeed.errors import ContentError, Problems, WcitfeedError, json_key_line
 from wcitfeed.ledger import apply_ledger, read_ledger
 from wcitfeed.model import Post, Site, newest_first, published
 from wcitfeed.output import write_atomic
+from wcitfeed.scan import Source, scan_sources
 
 
 @dataclass(frozen=True)

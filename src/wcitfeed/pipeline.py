@@ -29,7 +29,6 @@ from wcitfeed.cache import (
     store_cache,
 )
 from wcitfeed.config import load_site
-from wcitfeed.content import Loaded, Source, load_posts, scan_sources
 from wcitfeed.errors import EnvironmentProblem, Refused, WcitfeedError
 from wcitfeed.ledger import (
     Ledger,
@@ -57,8 +56,10 @@ from wcitfeed.output import (
     stat_digest,
     write_if_changed,
 )
+from wcitfeed.scan import Source, scan_sources
 
 if TYPE_CHECKING:
+    from wcitfeed.content import Loaded
     from wcitfeed.plan import Job, Maker
 
 LOCK_FILE = "build.lock"
@@ -277,6 +278,9 @@ def _decide(
     site: Site, options: Options, cache: BuildCache, sources: list[Source], now: datetime
 ) -> Decision:
     """Load the posts and apply the ledger; refuse a wrong clock or a mass withdrawal."""
+    # Parsing and checking modules are imported only by a build that reads posts.
+    from wcitfeed.content import load_posts
+
     loaded = load_posts(site, sources, cache.posts, skip_invalid=options.skip_invalid)
     before = read_ledger(site.ledger)
     guarded = options.write and site.ledger is not None

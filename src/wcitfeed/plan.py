@@ -25,10 +25,11 @@ import jinja2
 
 from wcitfeed import feedset, i18n, mail, pages, redirects, render, sources
 from wcitfeed.cache import EntryReader
-from wcitfeed.content import Source, read_body
+from wcitfeed.content import read_body
 from wcitfeed.errors import WcitfeedError
 from wcitfeed.model import FeedLink, Post, RenderedPost, Site, newest_first, page_file, post_path
 from wcitfeed.output import Planned
+from wcitfeed.scan import Source
 
 # Below this many files (or posts) to make, starting worker processes costs more than it
 # saves.
