@@ -404,3 +404,56 @@ def test_an_edited_date_or_slug_keeps_the_old_id_and_the_old_address_redirects(
     for old in ("news/2013/05/06/launch.html", "news/2013/05/07/launch.html"):
         page = (out / old).read_text("utf-8")
         assert refresh_target(page, "https://t.example.org/" + old) == now_at, old
+
+
+BAD_SWITCHES = [
+    (
+        "jekyll",
+        "",
+        {"2013-05-06-up.md": "---\ntitle: Up\npermalink: /../../escape/:title/\n---\nText.\n"},
+        ["2013-05-06-up.md:3: 'permalink' gives the address '../../escape/up/'"],
+    ),
+    (
+        "hugo",
+        "",
+        {"post/a.md": '+++\ntitle = "A"\ndate = 2020-01-01\naliases = ["../../x/"]\n+++\nA.\n'},
+        ["post/a.md:4: 'aliases' gives the address"],
+    ),
+    (
+        "pelican",
+        "",
+        {
+            "a.md": "Title: Same title\nDate: 2012-12-03 10:00\n\nOne.\n",
+            "b.md": "Title: Same title\nDate: 2012-12-04 10:00\n\nTwo.\n",
+        },
+        ["b.md: has the address same-title.html, which"],
+    ),
+    ("jekyll", 'permalink = "/:yaer/:title/"\n', {"2013-05-06-up.md": "---\n---\nUp.\n"},
+     ["wcitfeed.toml: 'permalink' has :yaer, which is no placeholder"]),
+    ("pelican", 'permalink = "{slgu}.html"\n', {"a.md": "Title: A\nDate: 2012-12-03\n\nA.\n"},
+     ["wcitfeed.toml: 'permalink' cannot be filled (KeyError: 'slgu')"]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("tool", "settings", "posts", "messages"), BAD_SWITCHES)
+def test_an_address_outside_the_site_a_shared_address_or_a_bad_pattern_is_one_located_error(
+    tool: str, settings: str, posts: dict[str, str], messages: list[str], tmp_path: Path
+) -> None:
+    for name, text in posts.items():
+        (tmp_path / "content" / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "content" / name).write_text(text, encoding="utf-8")
+    (tmp_path / "wcitfeed.toml").write_text(
+        f'title = "T"\nbase_url = "https://t.example.org/"\nfrom = "{tool}"\n{settings}',
+        encoding="utf-8",
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "wcitfeed", "build", "--config", str(tmp_path / "wcitfeed.toml")],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    lines = done.stdout.splitlines() + done.stderr.splitlines()
+    for message in messages:
+        assert any(message in line for line in lines), (message, lines)
+    assert not (tmp_path / "output").exists()
+    assert not (tmp_path.parent / "escape").exists() and not (tmp_path / "x").exists()

@@ -23,8 +23,8 @@ import yaml
 
 from wcitfeed import front_matter, sources
 from wcitfeed.config import parse_authors
-from wcitfeed.errors import ContentError, Problems, WcitfeedError, quote
-from wcitfeed.model import Post, Site, slugify
+from wcitfeed.errors import ConfigError, ContentError, Problems, WcitfeedError, quote
+from wcitfeed.model import Post, Site, post_path, slugify
 from wcitfeed.scan import Source, unreadable
 
 FIELDS = {
@@ -82,6 +82,10 @@ def load_posts(
     Raise ``Problems`` listing every fault in every file; with ``skip_invalid``, leave the
     faulty posts out and return their problems in ``invalid`` instead.
     """
+    # A pattern no post can be placed by: said once, before any post is read.
+    wrong = _pattern_problems(site)
+    if wrong:
+        raise Problems(wrong)
     posts: list[Post] = []
     bodies: dict[Path, str] = {}
     problems: list[WcitfeedError] = []
@@ -112,6 +116,20 @@ def load_posts(
         named = {p.path for p in duplicates}
         posts = [p for p in posts if p.source not in named]
     return Loaded(posts, bodies, warnings, problems)
+
+
+def _pattern_problems(site: Site) -> list[WcitfeedError]:
+    """Check the old tool's permalink patterns of the settings before any post uses them."""
+    tool = sources.TOOLS.get(site.from_tool or "")
+    if tool is None:
+        return []
+    found: list[WcitfeedError] = []
+    patterns = [("permalink", site.permalink), *(("permalinks", p) for _, p in site.permalinks)]
+    for key, pattern in patterns:
+        problem = tool.pattern_problem(pattern) if pattern else None
+        if problem:
+            found.append(ConfigError(problem, path=site.source, field=key))
+    return found
 
 
 def _foreign_hints(
@@ -235,6 +253,19 @@ def _load_post(
         return None, "", problems
     if tool is not None and mapped is not None:
         address = tool.address(mapped, post, site)
+        bad = [a for a in (address.path, *address.aliases) if not _safe_address(a)]
+        if bad:
+            # A permalink, url, path or alias that climbs out of the site ('..') would
+            # write outside the output folder: refused where it is written.
+            keys = ADDRESS_KEYS if bad[0] == address.path else ("aliases", "redirect_from")
+            key = next((k for k in keys if k in mapped.meta), keys[0])
+            fail(
+                f"gives the address {quote(bad[0])}, which leads outside the site (write "
+                "a path below it, such as /2013/05/06/title/)",
+                parsed.lines.get(key),
+                key,
+            )
+            return None, "", problems
         post = replace(
             post,
             id=post.id or address.entry_id,
@@ -585,8 +616,34 @@ def _tags(value: object, fail: Callable[[str], None]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(tags))
 
 
+# The keys another tool takes a post's address from, in the order a message names them.
+ADDRESS_KEYS = ("permalink", "url", "path", "slug")
+
+
+def _safe_address(path: str) -> bool:
+    """Say whether an address stays below the site: no '..' or '.' part, no backslash,
+    no control character."""
+    parts = path.rstrip("/").split("/")
+    return not any(part in ("..", ".") for part in parts) and not re.search(r"[\\\x00-\x1f]", path)
+
+
 def _duplicates(posts: list[Post]) -> list[WcitfeedError]:
     problems: list[WcitfeedError] = []
+    addresses: dict[str, Post] = {}
+    for post in posts:
+        # Another tool's rules can give two posts one address (the same title on the
+        # same day): one page would silently replace the other.
+        address = post_path(post)
+        if address in addresses:
+            problems.append(
+                ContentError(
+                    f"has the address {address}, which {addresses[address].source} has "
+                    "already (give one of them its own slug or permalink)",
+                    path=post.source,
+                )
+            )
+        else:
+            addresses[address] = post
     for name in ("id", "slug"):
         seen: dict[str, Post] = {}
         for post in posts:

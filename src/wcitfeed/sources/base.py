@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Literal
@@ -156,6 +156,10 @@ class Tool:
         """Say whether a file with this front matter was written for this tool."""
         return False
 
+    def pattern_problem(self, pattern: str) -> str | None:
+        """Say what is wrong with a permalink pattern of the settings (None: nothing)."""
+        return None
+
     def old_feed_limit(self, site: Site) -> int | None:
         """Return how many entries the old tool's feeds carried (None: all)."""
         if site.old_feed_limit is None:
@@ -233,6 +237,20 @@ def fill(pattern: str, values: Mapping[str, str]) -> str:
     return regex.sub(lambda m: values[m.group(1)], pattern)
 
 
+DATE_PLACEHOLDERS = (
+    "year",
+    "month",
+    "day",
+    "i_month",
+    "i_day",
+    "short_year",
+    "y_day",
+    "hour",
+    "minute",
+    "second",
+)
+
+
 def date_values(when: datetime) -> dict[str, str]:
     """The date placeholders Jekyll and Hugo share."""
     return {
@@ -273,3 +291,14 @@ def replace_tags(
         last = match.end()
     out.append(body[last:])
     return "".join(out), unknown
+
+
+def unknown_placeholder(pattern: str, known: Iterable[str]) -> str | None:
+    """Name the first ``:placeholder`` of a pattern that is not in ``known``, in a
+    message; None when all are known."""
+    names = sorted(known, key=len, reverse=True)
+    for match in re.finditer(r":([a-z_]+)", pattern):
+        if not any(match.group(1).startswith(name) for name in names):
+            listed = ", ".join(f":{n}" for n in sorted(known))
+            return f"has :{match.group(1)}, which is no placeholder of this tool ({listed})"
+    return None

@@ -16,6 +16,7 @@ from typing import Any, ClassVar, Literal
 
 from wcitfeed.model import Post, Ref, Site
 from wcitfeed.sources.base import (
+    DATE_PLACEHOLDERS,
     Address,
     Links,
     Mapped,
@@ -27,6 +28,7 @@ from wcitfeed.sources.base import (
     fill,
     list_items,
     replace_tags,
+    unknown_placeholder,
 )
 
 # {{</* x */>}} is Hugo's way to show a shortcode as text; then {{< name args >}},
@@ -38,6 +40,19 @@ SHORTCODE = re.compile(
     r"|\{\{[<%]\s*(?P<inline>[\w-]+\.inline)\s*[>%]\}\}.*?\{\{[<%]\s*/\s*(?P=inline)\s*[>%]\}\}"
     r"|\{\{(?P<delim>[<%])\s*(?P<close>/)?\s*(?P<name>[\w./-]+)(?P<args>.*?)[>%]\}\}",
     re.DOTALL,
+)
+PLACEHOLDERS = (
+    *DATE_PLACEHOLDERS,
+    "monthname",
+    "weekday",
+    "weekdayname",
+    "yearday",
+    "section",
+    "sections",
+    "title",
+    "slug",
+    "filename",
+    "contentbasename",
 )
 _FIRST_ARG = re.compile(r"""^\s*(?:path\s*=\s*)?(["']?)([^"'\s]+)\1""")
 _PATH_CHARS = "./\\_-#+~%"
@@ -118,6 +133,9 @@ class Hugo(Tool):
 
         text, unknown = replace_tags(body, SHORTCODE, handle)
         return Markup(text, tuple(refs), tuple(unknown))
+
+    def pattern_problem(self, pattern: str) -> str | None:
+        return unknown_placeholder(pattern, PLACEHOLDERS)
 
     def looks_like(self, meta: Mapping[str, Any], rel: str, kind: str) -> bool:
         return kind == "toml" or "aliases" in meta

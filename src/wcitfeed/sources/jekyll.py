@@ -14,6 +14,7 @@ from typing import Any, ClassVar, Literal
 
 from wcitfeed.model import Post, Ref, Site
 from wcitfeed.sources.base import (
+    DATE_PLACEHOLDERS,
     DATED_NAME,
     Address,
     Links,
@@ -27,6 +28,7 @@ from wcitfeed.sources.base import (
     list_items,
     replace_tags,
     site_path,
+    unknown_placeholder,
 )
 
 STYLES = {
@@ -36,6 +38,18 @@ STYLES = {
     "weekdate": "/:categories/:year/W:week/:short_day/:title:output_ext",
     "none": "/:categories/:title:output_ext",
 }
+PLACEHOLDERS = (
+    *DATE_PLACEHOLDERS,
+    "categories",
+    "title",
+    "slug",
+    "output_ext",
+    "week",
+    "short_day",
+    "long_month",
+    "short_month",
+    "long_day",
+)
 # {% raw %}…{% endraw %} first, so nothing inside it is read as a tag.
 LIQUID = re.compile(
     r"\{%-?\s*raw\s*-?%\}(?P<raw>.*?)\{%-?\s*endraw\s*-?%\}"
@@ -102,6 +116,9 @@ class Jekyll(Tool):
 
         text, unknown = replace_tags(body, LIQUID, handle)
         return Markup(text, tuple(refs), tuple(unknown))
+
+    def pattern_problem(self, pattern: str) -> str | None:
+        return unknown_placeholder(pattern, PLACEHOLDERS)
 
     def looks_like(self, meta: Mapping[str, Any], rel: str, kind: str) -> bool:
         name = rel.rsplit("/", 1)[-1]

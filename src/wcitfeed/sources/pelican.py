@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
@@ -73,6 +74,18 @@ class Pelican(Tool):
             f"feeds/{pelican_slug(category)}.atom.xml",
         )
         return Address(path, entry_id, aliases(mapped.meta), feeds)
+
+    def pattern_problem(self, pattern: str) -> str | None:
+        try:
+            pattern.format(
+                slug="s", category="c", date=datetime(2012, 12, 3, tzinfo=UTC), lang="en"
+            )
+        except (KeyError, IndexError, ValueError, AttributeError) as exc:
+            return (
+                f"cannot be filled ({type(exc).__name__}: {exc}); Pelican's ARTICLE_URL knows "
+                '{slug}, {category}, {lang} and {date:%Y} (write "{date:%Y}/{slug}.html")'
+            )
+        return None
 
     def looks_like(self, meta: Mapping[str, Any], rel: str, kind: str) -> bool:
         return kind == "pelican" or any(str(k)[:1].isupper() for k in meta)
