@@ -267,6 +267,13 @@ def date_values(when: datetime) -> dict[str, str]:
     }
 
 
+def link_to(ref: Ref, refs: list[Ref], links: Links | None) -> str:
+    """Note a body's link to another post by file (``ref``); return its URL when the
+    build knows it (a load that only checks the post passes no ``links``)."""
+    refs.append(ref)
+    return links.get(ref.query, "") if links is not None else ""
+
+
 def line_of(text: str, index: int) -> int:
     """Return the 1-based line of a position in ``text``."""
     return text.count("\n", 0, index) + 1

@@ -26,6 +26,7 @@ from wcitfeed.sources.base import (
     clean_path,
     date_values,
     fill,
+    link_to,
     list_items,
     replace_tags,
     unknown_placeholder,
@@ -125,8 +126,7 @@ class Hugo(Tool):
                 if target is None:
                     return None
                 query = target.group(2)
-                refs.append(Ref(query, line))
-                return links.get(query, "") if links is not None else ""
+                return link_to(Ref(query, line), refs, links)
             if name == "highlight":
                 return "\n```\n" if match.group("close") else f"```{args.split()[0]}\n"
             return None

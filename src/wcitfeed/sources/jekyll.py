@@ -25,6 +25,7 @@ from wcitfeed.sources.base import (
     clean_path,
     date_values,
     fill,
+    link_to,
     list_items,
     replace_tags,
     site_path,
@@ -110,8 +111,7 @@ class Jekyll(Tool):
                 return "\n```"
             if tag in ("link", "post_url") and args:
                 query = args.split()[0]
-                refs.append(Ref(query, line))
-                return links.get(query, "") if links is not None else ""
+                return link_to(Ref(query, line), refs, links)
             return None
 
         text, unknown = replace_tags(body, LIQUID, handle)
