@@ -389,16 +389,31 @@ def test_an_edited_date_or_slug_keeps_the_old_id_and_the_old_address_redirects(
         parsed = feedparser.parse((out / "feed.xml").read_bytes())
         return [Entry(e.id, e.title, e.link, "") for e in parsed.entries]
 
+    # A second post nobody edits: later builds read it from the cache, and it must keep
+    # its address, its id, its link to the first post and its place in the old feed.
+    (posts / "2013-05-01-before.md").write_text(
+        "---\ntitle: Before\ncategory: news\nredirect_from: /was/before/\n---\n"
+        "See [the launch]({% post_url 2013-05-06-launch %}).\n",
+        encoding="utf-8",
+    )
+    before_id = "https://t.example.org/news/2013/05/01/before"
+    before_page = out / "news/2013/05/01/before.html"
     first = build("2013-05-06T12:00:00+00:00")
     old_id = "https://t.example.org/news/2013/05/06/launch"
-    assert [e.id for e in first] == [old_id]
+    assert [e.id for e in first] == [old_id, before_id]
+    assert before_page.is_file() and (out / "was/before/index.html").is_file()
     post.write_text(header.replace("05-06 10", "05-07 10") + "---\nWe launched.\n", "utf-8")
     second = build("2013-05-08T12:00:00+00:00")
-    assert [e.id for e in second] == [old_id]  # not .../2013/05/07/launch
+    assert [e.id for e in second] == [old_id, before_id]  # not .../2013/05/07/launch
     assert second[0].link == "https://t.example.org/news/2013/05/07/launch.html"
     post.write_text(header.replace("05-06 10", "05-07 10") + "slug: lift-off\n---\nUp.\n", "utf-8")
     third = build("2013-05-09T12:00:00+00:00")
-    assert [e.id for e in third] == [old_id]
+    assert [e.id for e in third] == [old_id, before_id]
+    assert before_page.is_file() and (out / "was/before/index.html").is_file()
+    assert not (out / "posts").exists()
+    # Its link follows the first post to its new address.
+    entry = feedparser.parse((out / "feed.xml").read_bytes()).entries[1]
+    assert 'href="https://t.example.org/news/2013/05/07/lift-off.html"' in entry.content[0].value
     now_at = "https://t.example.org/news/2013/05/07/lift-off.html"
     assert third[0].link == now_at
     for old in ("news/2013/05/06/launch.html", "news/2013/05/07/launch.html"):

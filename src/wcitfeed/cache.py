@@ -24,11 +24,11 @@ from typing import Any
 
 from wcitfeed import __version__
 from wcitfeed.errors import ContentError, EnvironmentProblem, WcitfeedError
-from wcitfeed.model import Author, Post
+from wcitfeed.model import Author, Post, Ref
 from wcitfeed.output import state_digest
 
 CACHE_FILE = "cache.sqlite"
-_FORMAT = 5
+_FORMAT = 6
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS summary (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS posts (
@@ -335,6 +335,11 @@ def post_to_json(post: Post) -> str:
             "assets": list(post.assets),
             "timed": post.timed,
             "arrived": post.arrived.isoformat() if post.arrived else None,
+            "path": post.path,
+            "aliases": list(post.aliases),
+            "derived_id": post.derived_id,
+            "refs": [[r.query, r.line] for r in post.refs],
+            "old_feeds": list(post.old_feeds),
         },
         ensure_ascii=False,
     )
@@ -365,6 +370,11 @@ def post_from_json(text: str) -> Post:
         assets=tuple(_text(a) for a in data["assets"]),
         timed=data["timed"] is True,
         arrived=_aware(data["arrived"]) if data.get("arrived") is not None else None,
+        path=_text(data["path"]),
+        aliases=tuple(_text(a) for a in data["aliases"]),
+        derived_id=data["derived_id"] is True,
+        refs=tuple(Ref(_text(query), int(line)) for query, line in data["refs"]),
+        old_feeds=tuple(_text(f) for f in data["old_feeds"]),
     )
     return post
 
