@@ -320,6 +320,8 @@ PELICAN_POSTS = {
     "Category: Conference\nTags: itu\nSlug: proposals\n\nDrafts were exchanged.\n",
     "notes/third.md": "Title: A note (with brackets)\nDate: 2012-12-14 18:30\n"
     "Summary: The end.\n\nThe treaty was signed by some.\n",
+    "notes/fourth.md": "Title: Placed by hand\nDate: 2012-12-15 09:00\nURL: special/placed/\n"
+    "Save_as: special/placed/index.html\n\nAn article with its own address.\n",
 }
 
 

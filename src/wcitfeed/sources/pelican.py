@@ -1,7 +1,8 @@
 """Pelican articles (``Title:``/``Date:`` metadata lines) and Pelican's Atom feeds.
 
-Pelican publishes an article at ``ARTICLE_URL`` (``{slug}.html``; the ``permalink``
-setting takes its pattern), its slug made from the title. Its feeds give each entry a tag
+Pelican publishes an article at its ``URL``/``Save_as`` metadata, else at ``ARTICLE_URL``
+(``{slug}.html``; the ``permalink`` setting takes its pattern), its slug made from the
+title. Its feeds give each entry a tag
 URI of the article's host, day and path, in ``feeds/all.atom.xml``, the language's
 ``feeds/all-en.atom.xml`` and one feed per category, 100 entries each (``FEED_MAX_ITEMS``).
 """
@@ -64,7 +65,9 @@ class Pelican(Tool):
             "lang": site.language.split("-")[0],
         }
         pattern = site.permalink or "{slug}.html"
-        path = clean_path(pattern.format(**values))
+        # An article's own URL (or, without one, its Save_as file) wins over the pattern.
+        own = mapped.meta.get("url") or mapped.meta.get("save_as")
+        path = clean_path(str(own) if own else pattern.format(**values))
         url = site.url(path)
         when = values["date"]
         entry_id = f"tag:{urlsplit(url).hostname},{when:%Y-%m-%d}:{urlsplit(url).path}"
