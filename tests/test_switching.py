@@ -478,3 +478,39 @@ def test_an_address_outside_the_site_a_shared_address_or_a_bad_pattern_is_one_lo
         assert any(message in line for line in lines), (message, lines)
     assert not (tmp_path / "output").exists()
     assert not (tmp_path.parent / "escape").exists() and not (tmp_path / "x").exists()
+
+
+def test_template_tags_strip_does_not_undo_what_from_resolves(tmp_path: Path) -> None:
+    """``template_tags = "strip"`` is for sites without ``from``: with it, a link Jekyll's
+    tags make must still be there, in the page and in the feed."""
+    posts = tmp_path / "_posts"
+    posts.mkdir()
+    (posts / "2013-05-06-first.md").write_text("---\ntitle: First\n---\nOne.\n", "utf-8")
+    (posts / "2013-05-07-second.md").write_text(
+        "---\ntitle: Second\n---\nAfter [the first]({% post_url 2013-05-06-first %}).\n", "utf-8"
+    )
+    (tmp_path / "wcitfeed.toml").write_text(
+        'title = "T"\nbase_url = "https://t.example.org/"\nfrom = "jekyll"\n'
+        'content = "_posts"\ntemplate_tags = "strip"\n',
+        encoding="utf-8",
+    )
+    # Twice, the output thrown away between: the second build reads the bodies again.
+    command = [
+        sys.executable,
+        "-m",
+        "wcitfeed",
+        "build",
+        "--config",
+        str(tmp_path / "wcitfeed.toml"),
+    ]
+    for _ in range(2):
+        shutil.rmtree(tmp_path / "output", ignore_errors=True)
+        done = subprocess.run(
+            command,
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stdout + done.stderr
+    link = 'href="https://t.example.org/2013/05/06/first.html"'
+    assert link in (tmp_path / "output/2013/05/07/second.html").read_text("utf-8")
+    entry = feedparser.parse((tmp_path / "output/feed.xml").read_bytes()).entries[0]
+    assert link in entry.content[0].value

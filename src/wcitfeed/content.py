@@ -49,8 +49,6 @@ SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 FORBIDDEN_RE = re.compile(
     r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff\ufffe\uffff]"
 )
-# Liquid tags and output, Hugo shortcodes: not ours to run; stripped when asked.
-TEMPLATE_TAG_RE = re.compile(r"\{%.*?%\}|\{\{<.*?>\}\}|\{\{%.*?%\}\}|\{\{.*?\}\}", re.DOTALL)
 MORE_RE = re.compile(r"^\s*<!--\s*more\s*-->\s*$", re.MULTILINE)
 # Dates every feed format and time zone conversion can carry (RFC 822 wants four digits).
 FIRST_YEAR, LAST_YEAR = 1000, 9000
@@ -157,12 +155,12 @@ def _foreign_hints(
     ]
 
 
-def read_body(path: Path, strip_tags: bool = False) -> str:
-    """Read the Markdown body of a post already checked in an earlier run."""
+def read_body(path: Path) -> str:
+    """Read the Markdown body of a post already checked in an earlier run, as written."""
     split = front_matter.split(_clean_text(path.read_bytes().decode("utf-8")))
     if isinstance(split, str):  # the file changed since it was checked
         raise ContentError(split, path=path)
-    return TEMPLATE_TAG_RE.sub("", split[2]) if strip_tags else split[2]
+    return split[2]
 
 
 def _clean_text(text: str) -> str:
@@ -228,10 +226,12 @@ def _load_post(
             )
             return None, "", problems
         meta = mapped.fields
+    # The body is kept as written; what renders from it is made by sources.final_body.
     body = parsed.body
-    if site.template_tags == "strip" and not site.from_tool:
-        body = TEMPLATE_TAG_RE.sub("", body)
-    markup = tool.markup(body, site) if tool is not None else sources.Markup(body)
+    if site.from_tool and tool is not None:
+        markup = tool.markup(body, site)
+    else:
+        markup = sources.Markup(sources.final_body(site, body))
     if tool is not None and site.from_tool:
         for number, tag in markup.unknown:
             warnings.append(
@@ -427,7 +427,7 @@ def _check_fields(
             lines.get("extra"),
             "extra",
         )
-    if not parsed.body.strip():
+    if not markup.body.strip():
         fail(
             "has no text after the front matter (write the update below the closing '---')",
             parsed.closing_line,

@@ -138,11 +138,10 @@ def make_digest(
         return None
     templates = render.load_templates(site)
     sizes = {a.rel: a.size for a in assets}
-    strip = site.template_tags == "strip"
     links, _ = sources.resolve_links(site, loaded.posts)
 
     def body(post: Post) -> str:
-        raw = loaded.bodies.get(post.source) or read_body(post.source, strip)
+        raw = loaded.bodies.get(post.source) or read_body(post.source)
         return sources.final_body(site, raw, links)
 
     items = [render.render_post(site, p, body(p), templates, sizes) for p in chosen]

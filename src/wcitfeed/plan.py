@@ -131,7 +131,7 @@ class Maker:
             site = self.context.site
             body = self.bodies.get(post.source)
             if body is None:
-                body = read_body(post.source, site.template_tags == "strip")
+                body = read_body(post.source)
             body = sources.final_body(site, body, self.context.links)
             item = render.render_post(site, post, body, self.templates, self.context.asset_sizes)
             self.warnings.extend(

@@ -9,6 +9,7 @@ wcitfeed's own addresses.
 from __future__ import annotations
 
 import posixpath
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -33,6 +34,8 @@ __all__ = [
     "tool_for",
 ]
 
+# Liquid tags and output, Hugo shortcodes: removed by template_tags = "strip".
+TEMPLATE_TAG_RE = re.compile(r"\{%.*?%\}|\{\{<.*?>\}\}|\{\{%.*?%\}\}|\{\{.*?\}\}", re.DOTALL)
 TOOLS: dict[str, Tool] = {t.name: t for t in (Jekyll(), Hugo(), Pelican(), Zola(), Eleventy())}
 _GENERIC = Tool()
 # The order a file is tested in: the most specific signs first.
@@ -55,12 +58,15 @@ def recognise(meta: Mapping[str, Any], rel: str, kind: str) -> Tool | None:
     return None
 
 
-def final_body(site: Site, body: str, links: Mapping[str, str]) -> str:
+def final_body(site: Site, body: str, links: Mapping[str, str] | None = None) -> str:
     """Return the Markdown a post renders from: under ``from``, its template tags
-    resolved, with ``links`` for the posts it names."""
-    if site.from_tool is None:
-        return body
-    return TOOLS[site.from_tool].markup(body, site, links).body
+    resolved, with ``links`` for the posts it names; otherwise with every template tag
+    removed when ``template_tags = "strip"``, or as written."""
+    if site.from_tool is not None:
+        return TOOLS[site.from_tool].markup(body, site, links).body
+    if site.template_tags == "strip":
+        return TEMPLATE_TAG_RE.sub("", body)
+    return body
 
 
 def resolve_links(site: Site, posts: Sequence[Post]) -> tuple[dict[str, str], list[WcitfeedError]]:
