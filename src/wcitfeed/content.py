@@ -201,7 +201,7 @@ def _load_post(
     if parsed is None:
         return None, "", problems
     tool = sources.tool_for(site)
-    rel = path.relative_to(root).as_posix()
+    rel = site.rel(path)
     if tool is None and parsed.kind == "pelican":
         foreign.setdefault("pelican", []).append((path, []))
         return None, "", problems

@@ -264,26 +264,40 @@ def old_tool_plans(site: Site, posts: Sequence[Post], fmt: str, limit: int | Non
     plans = []
     for path, found in sorted(by_path.items()):
         chosen = tuple(found[:limit] if limit else found)
-        url = site.url(path)
         title = site.title if len(found) == len(posts) else f"{site.title}: {_feed_name(path)}"
-        plans.append(
-            DocPlan(
-                path,
-                fmt,
-                title,
-                site.subtitle,
-                url,
-                site.base_url,
-                ((fmt, url),),
-                chosen,
-                None,
-                None,
-                live=True,
-                must_keep=min(1, len(chosen)),
-                total=len(found),
-            )
-        )
+        plans.append(_single_document(site, path, fmt, title, chosen, len(found), live=True))
     return plans
+
+
+def _single_document(
+    site: Site,
+    path: str,
+    fmt: str,
+    title: str,
+    posts: tuple[Post, ...],
+    total: int,
+    *,
+    live: bool,
+) -> DocPlan:
+    """Plan a feed that is one document in one format, with no archives: its own URL is
+    its id, and it keeps at least its newest entry. ``total`` counts the entries the feed
+    has beyond its window (it is complete when that is all of them)."""
+    url = site.url(path)
+    return DocPlan(
+        path,
+        fmt,
+        title,
+        site.subtitle,
+        url,
+        site.base_url,
+        ((fmt, url),),
+        posts,
+        None,
+        None,
+        live=live,
+        must_keep=min(1, len(posts)),
+        total=total,
+    )
 
 
 def _feed_name(path: str) -> str:
@@ -299,22 +313,7 @@ def email_plan(site: Site, posts: Sequence[Post]) -> DocPlan:
     fills with e-mail-safe HTML (see ``plan.Maker.email_entry``)."""
     newest = tuple(newest_first(posts))
     newest = newest[: site.feed_limit] if site.feed_limit else newest
-    url = site.url(EMAIL_FEED)
-    return DocPlan(
-        EMAIL_FEED,
-        "rss",
-        site.title,
-        site.subtitle,
-        url,
-        site.base_url,
-        (("rss", url),),
-        newest,
-        None,
-        None,
-        live=False,
-        must_keep=min(1, len(newest)),
-        total=len(newest),
-    )
+    return _single_document(site, EMAIL_FEED, "rss", site.title, newest, len(newest), live=False)
 
 
 def make_document(

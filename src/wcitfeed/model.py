@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -92,6 +93,14 @@ class Site:
     def url(self, path: str) -> str:
         """Return the absolute URL of a path below the site's base URL."""
         return self.base_url + path.lstrip("/")
+
+    def rel(self, path: Path) -> str:
+        """Return a file's path below the content folder, with '/' between folders.
+
+        String work, not ``Path.relative_to``: builds ask it once per post.
+        """
+        text, root = os.fspath(path), os.fspath(self.content_dir)
+        return text[len(root) + 1 :].replace(os.sep, "/") if text.startswith(root) else text
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,6 @@ build whose inputs all match the last one stops after a few stat calls.
 from __future__ import annotations
 
 import errno
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -300,14 +299,12 @@ def _decide(
 
 
 def _rel(site: Site, post: Post) -> str:
-    """Return a post's file below the content folder (string work: once per post)."""
-    source, root = os.fspath(post.source), os.fspath(site.content_dir)
-    return source[len(root) + 1 :].replace(os.sep, "/") if source.startswith(root) else source
+    return site.rel(post.source)
 
 
 def _place(site: Site, post: Post) -> tuple[str, str]:
     """Return a post's file below the content folder and its page's path, for the ledger."""
-    return _rel(site, post), post_path(post)
+    return site.rel(post.source), post_path(post)
 
 
 def _publish(

@@ -438,9 +438,8 @@ def plan_outputs(
         jobs.append((email.path, email_key, Job("email_feed", document=email)))
     moved, found = redirects.plan_redirects(site, ordered, earlier or {}, (j[0] for j in jobs))
     maker.warnings.extend(found)
-    titles = {site.url(post_path(p)): p.title for p in ordered}
     for redirect in moved:
-        data = maker.pages.redirect(redirect.target, titles[redirect.target])
+        data = maker.pages.redirect(redirect.target, redirect.title)
         jobs.append((redirect.file, key(redirect.file, data), Job("constant", data=data)))
     planned = [Planned(path, k, partial(maker.make, path, job)) for path, k, job in jobs]
     return planned, {path: job for path, _, job in jobs}, maker

@@ -16,10 +16,12 @@ from wcitfeed.model import Post, Site, page_file, post_path
 
 @dataclass(frozen=True)
 class Redirect:
-    """One redirect page: the file it is written to and the URL it sends readers to."""
+    """One redirect page: the file it is written to, and the URL and title of the post it
+    sends readers to."""
 
     file: str
     target: str
+    title: str
 
 
 def alias_file(alias: str) -> str:
@@ -63,5 +65,5 @@ def plan_redirects(
                         )
                     )
                 continue
-            found[file] = Redirect(file, target)
+            found[file] = Redirect(file, target, post.title)
     return sorted(found.values(), key=lambda r: r.file), warnings

@@ -78,7 +78,7 @@ def resolve_links(site: Site, posts: Sequence[Post]) -> tuple[dict[str, str], li
         return {}, []
     known: dict[str, Post] = {}
     for post in posts:
-        rel = post.source.relative_to(site.content_dir).as_posix()
+        rel = site.rel(post.source)
         stem = posixpath.splitext(rel)[0]
         for key in (rel, stem, posixpath.basename(rel), posixpath.basename(stem)):
             known.setdefault(key, post)
