@@ -215,24 +215,30 @@ class EntryStore:
             self.connection.execute("DELETE FROM entries_of")
             self.connection.execute("INSERT INTO entries_of VALUES (?)", (stamp,))
             self.connection.execute("COMMIT")
+        self._known: set[str] | None = None
 
     def known(self) -> set[str]:
-        """Return the keys whose entries are stored."""
-        return {str(k) for (k,) in self.connection.execute("SELECT DISTINCT key FROM entries")}
+        """Return the keys whose entries are stored (read once, then kept up to date)."""
+        if self._known is None:
+            rows = self.connection.execute("SELECT DISTINCT key FROM entries")
+            self._known = {str(k) for (k,) in rows}
+        return self._known
 
     def put(self, rows: list[tuple[str, str, bytes]]) -> None:
         """Store (key, format, bytes) rows in one transaction."""
         self.connection.execute("BEGIN IMMEDIATE")
         self.connection.executemany("INSERT OR REPLACE INTO entries VALUES (?, ?, ?)", rows)
         self.connection.execute("COMMIT")
+        self.known().update(key for key, _, _ in rows)
 
     def keep_only(self, keys: set[str]) -> None:
         """Drop the entries of posts no longer published (or changed since)."""
-        gone = [(k,) for k in self.known() - keys]
+        gone = self.known() - keys
         if gone:
             self.connection.execute("BEGIN IMMEDIATE")
-            self.connection.executemany("DELETE FROM entries WHERE key = ?", gone)
+            self.connection.executemany("DELETE FROM entries WHERE key = ?", [(k,) for k in gone])
             self.connection.execute("COMMIT")
+            self.known().difference_update(gone)
 
     def close(self) -> None:
         self.connection.close()

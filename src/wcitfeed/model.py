@@ -248,7 +248,8 @@ def latest_arrivals_first(posts: Iterable[Post]) -> list[Post]:
 
 def newest_first(posts: Iterable[Post]) -> list[Post]:
     """Order posts newest first; the id breaks ties so the order never depends on file names."""
-    return sorted(posts, key=lambda p: (p.date, p.id), reverse=True)
+    # By timestamp: comparing aware datetimes asks each for its offset, every comparison.
+    return sorted(posts, key=lambda p: (p.date.timestamp(), p.id), reverse=True)
 
 
 def published(posts: Iterable[Post], now: datetime, *, drafts: bool = False) -> list[Post]:

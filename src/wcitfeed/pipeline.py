@@ -8,7 +8,9 @@ build whose inputs all match the last one stops after a few stat calls.
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import gc
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -155,11 +157,31 @@ def build(paths: Paths, options: Options) -> BuildResult:
                 f"{site.cache_dir / LOCK_FILE}; try again, or pass --wait SECONDS)"
             ) from None
         try:
-            return _build_locked(site, options)
+            with few_collections():
+                return _build_locked(site, options)
         finally:
             lock.release()
     except OSError as exc:
         raise environment_problem(exc) from None
+
+
+@contextlib.contextmanager
+def few_collections() -> Iterator[None]:
+    """Let the garbage collector run rarely while a build runs.
+
+    A build holds a few hundred thousand long-lived objects (posts, ledger records, the
+    plan), and Python's default thresholds make the collector walk them all again and again:
+    about a fifth of a one-post edit at 10,000 posts. The build's own data has no cycles
+    worth collecting early, so collect as mypy does (a first threshold of 200,000), and
+    treat what has been loaded once planning starts as permanent (``gc.freeze``).
+    """
+    thresholds = gc.get_threshold()
+    gc.set_threshold(200_000, 30, 30)
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*thresholds)
 
 
 def environment_problem(exc: OSError) -> EnvironmentProblem:
@@ -206,6 +228,7 @@ def _build_locked(site: Site, options: Options) -> BuildResult:
         known_feeds(decision.ledger),
         earlier_paths(decision.ledger),
     )
+    gc.freeze()  # what is loaded and planned lives until the build ends
     if options.on_plan is not None:
         options.on_plan(len(planned))
     warnings = [*cache.warnings, *decision.loaded.warnings]

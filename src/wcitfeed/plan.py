@@ -8,6 +8,7 @@ plan), so a cold build can hand them to worker processes on every core.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import hashlib
 import multiprocessing
 import os
@@ -474,6 +475,7 @@ _WORKER: dict[str, Maker] = {}
 
 
 def _worker_init(context: Context, parent: int) -> None:
+    gc.set_threshold(200_000, 30, 30)  # as the build's own process (pipeline.few_collections)
     _WORKER["maker"] = Maker(context)
     threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
 
