@@ -411,7 +411,7 @@ def _announce(site: Site, report: WriteReport, jobs: dict[str, Job], result: Bui
 
 
 # Posts rendered at once: their own files wait in memory until they are staged.
-SLICE_POSTS = 400
+SLICE_POSTS = 100
 
 
 def _make_posts(
