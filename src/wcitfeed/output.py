@@ -342,9 +342,7 @@ def _remove_unlisted(root: Path, produced: set[str]) -> list[str]:
             _inside(root, rel).unlink()
     if previous and previous == produced:
         return removed  # most builds keep the same files, which the manifest lists already
-    # A path a line, by separators rather than an indent (which only json's slower
-    # pure-Python encoder can do).
-    listing = json.dumps(sorted(produced), separators=(",\n", ":")).encode() + b"\n"
+    listing = json.dumps(sorted(produced), indent=0).encode() + b"\n"
     if not _same_bytes(root / MANIFEST, listing):
         # Staged outside the published tree like every other file of the build.
         staging = staging_folder(root)
