@@ -139,3 +139,18 @@ def test_a_no_change_build_takes_the_fast_path(tmp_path: Path) -> None:
         check=True,
     )
     assert "wcitfeed.render" in changed.stdout.split()
+
+
+# The search for file names in a post's text, as it was before its matches were anchored at
+# the start of a word: the anchored one must find exactly the same.
+_UNANCHORED = r"[^\s()\[\]<>\"'`|*]+\.[A-Za-z0-9]{1,8}(?=[\s)\]\"'<>#?|,;:]|$)"
+
+
+@given(text=st.text(alphabet="ab1./-_ \n()[]<>\"'`|*#?,;:", max_size=60))
+@settings(max_examples=3000, deadline=None)
+def test_file_names_in_text_are_found_as_by_the_unanchored_search(text: str) -> None:
+    import re
+
+    from wcitfeed.content import _REFERENCE_RE
+
+    assert _REFERENCE_RE.findall(text) == re.findall(_UNANCHORED, text)
