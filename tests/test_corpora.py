@@ -237,9 +237,17 @@ def test_zola_addresses_ids_and_aliases_follow_its_documented_rules(
     ("folder", "tool"),
     [(CORPORA / "jekyll", "jekyll"), (CORPORA / "hugo" / "hugoBasicExample-post", "hugo")],
 )
+@pytest.mark.parametrize("on_every_core", [False, True], ids=["read-here", "read-on-every-core"])
 def test_other_tools_posts_without_the_setting_get_one_hint(
-    folder: Path, tool: str, tmp_path: Path, run_cli: Callable[..., Result]
+    folder: Path,
+    tool: str,
+    tmp_path: Path,
+    run_cli: Callable[..., Result],
+    monkeypatch: pytest.MonkeyPatch,
+    on_every_core: bool,
 ) -> None:
+    if on_every_core:
+        monkeypatch.setattr("wcitfeed.content.PARALLEL_READ", 1)
     (tmp_path / "wcitfeed.toml").write_text(
         f'title = "T"\nbase_url = "https://t.example.org/"\ncontent = "{folder}"\n',
         encoding="utf-8",

@@ -9,6 +9,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -154,3 +155,17 @@ def test_file_names_in_text_are_found_as_by_the_unanchored_search(text: str) -> 
     from wcitfeed.content import _REFERENCE_RE
 
     assert _REFERENCE_RE.findall(text) == re.findall(_UNANCHORED, text)
+
+
+def test_posts_read_on_every_core_build_the_same_site(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A large cold build reads its posts in worker processes: the site is the same."""
+    built = {}
+    for on_every_core in (False, True):
+        if on_every_core:
+            monkeypatch.setattr("wcitfeed.content.PARALLEL_READ", 1)
+        site = make_site(tmp_path / str(on_every_core))
+        build(site, "2012-06-01T12:00:00+00:00")
+        built[on_every_core] = snapshot(site / "output")
+    assert built[True] == built[False]

@@ -14,11 +14,18 @@ from tests.helpers import GOOD, make_site
 INVALID = Path(__file__).resolve().parent / "sites" / "invalid"
 
 
+@pytest.mark.parametrize("on_every_core", [False, True], ids=["read-here", "read-on-every-core"])
 def test_every_bad_input_class_in_one_run(
-    tmp_path: Path, run_cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    run_cli: Callable[..., Result],
+    monkeypatch: pytest.MonkeyPatch,
+    on_every_core: bool,
 ) -> None:
     """tests/sites/invalid/content holds one file per class of bad input; expected.json holds
-    the exact line each must give. One build reports them all, and writes nothing."""
+    the exact line each must give. One build reports them all, and writes nothing, whether
+    the posts are read in this process or (as in a large cold build) by worker processes."""
+    if on_every_core:
+        monkeypatch.setattr("wcitfeed.content.PARALLEL_READ", 1)
     expected = json.loads((INVALID / "expected.json").read_text(encoding="utf-8"))
     posts = {p.name: p.read_bytes() for p in (INVALID / "content").iterdir()}
     assert sorted(posts) == sorted(expected)

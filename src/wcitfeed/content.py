@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import multiprocessing
+import os
 import posixpath
 import re
 import tomllib
 import uuid
 from collections.abc import Callable, Mapping
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -54,8 +58,15 @@ MORE_RE = re.compile(r"^\s*<!--\s*more\s*-->\s*$", re.MULTILINE)
 FIRST_YEAR, LAST_YEAR = 1000, 9000
 # Bodies a build keeps in memory after checking them (the rest are read again to render).
 KEPT_BODIES = 500
+# Posts to read before reading them on every core pays for starting the processes.
+PARALLEL_READ = 1000
 # Lines or characters a message lists before it says 'and N more'.
 MAX_LISTED = 5
+
+# Files with another tool's front matter, by that tool, with the problems of each.
+Foreign = dict[str, list[tuple[Path, list[WcitfeedError]]]]
+# One post read: the post (None when it has problems), its body when kept, its problems.
+ReadPost = tuple[Post | None, str | None, list[WcitfeedError]]
 
 
 @dataclass(frozen=True)
@@ -90,19 +101,20 @@ def load_posts(
     warnings: list[WcitfeedError] = []
     # Files with another tool's front matter, by that tool ("" when no tool's signs show),
     # with the problems each would report on its own.
-    foreign: dict[str, list[tuple[Path, list[WcitfeedError]]]] = {}
+    foreign: Foreign = {}
+    fresh = [s for s in sources if not _vouched(cached.get(s.rel), s)]
+    read = dict(zip(fresh, _read_posts(site, fresh, warnings, foreign), strict=True))
     for source in sources:
-        hit = cached.get(source.rel)
-        if hit is not None and hit[:2] == (source.mtime_ns, source.size):
-            posts.append(hit[2])
+        if source not in read:
+            posts.append(cached[source.rel][2])
             continue
-        post, body, found = _load_post(source.path, site.content_dir, site, warnings, foreign)
+        post, body, found = read[source]
         problems.extend(found)
         if post is not None:
             posts.append(post)
             # Bodies are kept for small builds only; a large one re-reads each when it is
             # rendered, so memory does not grow with the size of the site.
-            if len(bodies) < KEPT_BODIES:
+            if body is not None and len(bodies) < KEPT_BODIES:
                 bodies[post.source] = body
     problems.extend(_foreign_hints(site, foreign))
     duplicates = _duplicates(posts)
@@ -114,6 +126,47 @@ def load_posts(
         named = {p.path for p in duplicates}
         posts = [p for p in posts if p.source not in named]
     return Loaded(posts, bodies, warnings, problems)
+
+
+def _vouched(hit: tuple[int, int, Post] | None, source: Source) -> bool:
+    """Say whether the cache holds this very file's post (same mtime and size)."""
+    return hit is not None and hit[:2] == (source.mtime_ns, source.size)
+
+
+def _read_posts(
+    site: Site, fresh: list[Source], warnings: list[WcitfeedError], foreign: Foreign
+) -> list[ReadPost]:
+    """Read and check ``fresh`` in order: on every core when there are many (a cold build).
+
+    Posts read by other processes come without their bodies, which would cost more to send
+    back than to read again when they are rendered.
+    """
+    cores = os.cpu_count() or 1
+    if len(fresh) < PARALLEL_READ or cores < 2:
+        return [_load_post(s.path, site.content_dir, site, warnings, foreign) for s in fresh]
+    size = -(-len(fresh) // (cores * 4))
+    chunks = [fresh[i : i + size] for i in range(0, len(fresh), size)]
+    read: list[ReadPost] = []
+    context = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(cores, mp_context=context) as pool:
+        for done, found, hints in pool.map(partial(_read_chunk, site), chunks):
+            read.extend(done)
+            warnings.extend(found)
+            for tool, files in hints.items():
+                foreign.setdefault(tool, []).extend(files)
+    return read
+
+
+def _read_chunk(
+    site: Site, chunk: list[Source]
+) -> tuple[list[ReadPost], list[WcitfeedError], Foreign]:
+    warnings: list[WcitfeedError] = []
+    foreign: Foreign = {}
+    done: list[ReadPost] = []
+    for source in chunk:
+        post, _, found = _load_post(source.path, site.content_dir, site, warnings, foreign)
+        done.append((post, None, found))
+    return done, warnings, foreign
 
 
 def _pattern_problems(site: Site) -> list[WcitfeedError]:
@@ -189,7 +242,7 @@ def _load_post(
     root: Path,
     site: Site,
     warnings: list[WcitfeedError],
-    foreign: dict[str, list[tuple[Path, list[WcitfeedError]]]],
+    foreign: Foreign,
 ) -> tuple[Post | None, str, list[WcitfeedError]]:
     """Read one post: parse it, map another tool's front matter, check every field."""
     problems: list[WcitfeedError] = []
