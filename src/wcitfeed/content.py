@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-import multiprocessing
 import os
 import posixpath
 import re
 import tomllib
 import uuid
 from collections.abc import Callable, Mapping
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from functools import partial
@@ -30,6 +28,7 @@ from wcitfeed.config import parse_authors
 from wcitfeed.errors import ConfigError, ContentError, Problems, WcitfeedError, quote
 from wcitfeed.model import Post, Site, post_path, slugify
 from wcitfeed.scan import Source, unreadable
+from wcitfeed.workers import worker_pool
 
 FIELDS = {
     "id": "permanent entry id, e.g. urn:uuid:… (required)",
@@ -147,8 +146,7 @@ def _read_posts(
     size = -(-len(fresh) // (cores * 4))
     chunks = [fresh[i : i + size] for i in range(0, len(fresh), size)]
     read: list[ReadPost] = []
-    context = multiprocessing.get_context("forkserver")
-    with ProcessPoolExecutor(cores, mp_context=context) as pool:
+    with worker_pool() as pool:
         for done, found, hints in pool.map(partial(_read_chunk, site), chunks):
             read.extend(done)
             warnings.extend(found)

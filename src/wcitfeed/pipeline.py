@@ -8,7 +8,6 @@ build whose inputs all match the last one stops after a few stat calls.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import gc
 from collections.abc import Callable, Iterator
@@ -58,6 +57,7 @@ from wcitfeed.output import (
     write_if_changed,
 )
 from wcitfeed.scan import Source, scan_sources
+from wcitfeed.workers import few_collections
 
 if TYPE_CHECKING:
     from wcitfeed.content import Loaded
@@ -163,25 +163,6 @@ def build(paths: Paths, options: Options) -> BuildResult:
             lock.release()
     except OSError as exc:
         raise environment_problem(exc) from None
-
-
-@contextlib.contextmanager
-def few_collections() -> Iterator[None]:
-    """Let the garbage collector run rarely while a build runs.
-
-    A build holds a few hundred thousand long-lived objects (posts, ledger records, the
-    plan), and Python's default thresholds make the collector walk them all again and again:
-    about a fifth of a one-post edit at 10,000 posts. The build's own data has no cycles
-    worth collecting early, so collect as mypy does (a first threshold of 200,000), and
-    treat what has been loaded once planning starts as permanent (``gc.freeze``).
-    """
-    thresholds = gc.get_threshold()
-    gc.set_threshold(200_000, 30, 30)
-    try:
-        yield
-    finally:
-        gc.unfreeze()
-        gc.set_threshold(*thresholds)
 
 
 def environment_problem(exc: OSError) -> EnvironmentProblem:

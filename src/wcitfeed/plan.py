@@ -8,12 +8,8 @@ plan), so a cold build can hand them to worker processes on every core.
 from __future__ import annotations
 
 import dataclasses
-import gc
 import hashlib
-import multiprocessing
 import os
-import threading
-import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -31,6 +27,7 @@ from wcitfeed.errors import WcitfeedError
 from wcitfeed.model import FeedLink, Post, RenderedPost, Site, newest_first, page_file, post_path
 from wcitfeed.output import Planned
 from wcitfeed.scan import Source
+from wcitfeed.workers import worker_pool
 
 # Below this many files (or posts) to make, starting worker processes costs more than it
 # saves.
@@ -240,13 +237,7 @@ class Maker:
 
     def _pool(self) -> ProcessPoolExecutor:
         if self.pool is None:
-            # forkserver: workers start small instead of copying this process's memory.
-            self.pool = ProcessPoolExecutor(
-                os.cpu_count() or 1,
-                mp_context=multiprocessing.get_context("forkserver"),
-                initializer=_worker_init,
-                initargs=(self.context, os.getpid()),
-            )
+            self.pool = worker_pool(_worker_init, (self.context,))
         return self.pool
 
     def make_bytes(self, path: str, job: Job) -> bytes:
@@ -474,21 +465,8 @@ def _constant_pages(
 _WORKER: dict[str, Maker] = {}
 
 
-def _worker_init(context: Context, parent: int) -> None:
-    gc.set_threshold(200_000, 30, 30)  # as the build's own process (pipeline.few_collections)
+def _worker_init(context: Context) -> None:
     _WORKER["maker"] = Maker(context)
-    threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
-
-
-def _exit_with(parent: int) -> None:
-    """End this worker when the build that started it is gone (killed from cron, say):
-    the pool cannot tell its workers then, and they would wait for work forever."""
-    while True:
-        time.sleep(1)
-        try:
-            os.kill(parent, 0)
-        except ProcessLookupError:
-            os._exit(0)
 
 
 def _worker_make(
