@@ -21,13 +21,20 @@ SHARED = REPO.parent / "shared"
 NEWSBOAT = shutil.which("newsboat") or "/usr/bin/newsboat"
 
 
+# Test sites build every format; the default (Atom and RSS) has tests of its own.
+ALL_FORMATS = 'formats = ["atom", "rss", "json"]\n'
+
+
 def make_generated_site(root: Path, count: int, *, settings: str = "") -> Path:
-    """Write a site of ``count`` posts, one a day from 2012-01-01, and return its settings file."""
+    """Write a site of ``count`` posts, one a day from 2012-01-01, and return its settings file.
+
+    Its feeds are in every format unless ``settings`` name the formats."""
     content = root / "content"
     content.mkdir(parents=True)
+    formats = "" if "formats =" in settings else ALL_FORMATS
     (root / "wcitfeed.toml").write_text(
         'title = "Generated"\nbase_url = "https://gen.example.org/"\n'
-        f'templates = "{THEME}"\n' + settings,
+        f'templates = "{THEME}"\n' + formats + settings,
         encoding="utf-8",
     )
     start = datetime(2012, 1, 1, 9, 0, tzinfo=UTC)
@@ -73,6 +80,7 @@ def published_state(site: Path) -> dict[str, bytes]:
 SETTINGS = """\
 title = "T"
 base_url = "https://example.org/"
+formats = ["atom", "rss", "json"]
 timezone = "Asia/Dubai"
 templates = "templates"
 [categories]

@@ -29,6 +29,7 @@ def make_hostile_site(root: Path) -> Path:
     (content / "pics").mkdir(parents=True)
     (root / "wcitfeed.toml").write_text(
         'title = "Hostile & <Friends>"\nbase_url = "https://hostile.example.org/"\n'
+        'formats = ["atom", "rss", "json"]\n'
         '[[authors]]\nname = "Desk"\nemail = "desk@hostile.example.org"\n'
         '[categories]\nnews = "News"\nnotes = "Notes"\n',
         encoding="utf-8",

@@ -132,7 +132,8 @@ def test_any_input_gives_valid_feeds_or_a_clear_error(
     root = tmp_path_factory.mktemp("fuzz")
     (root / "content").mkdir()
     (root / "wcitfeed.toml").write_text(
-        f'title = "Fuzz"\nbase_url = "https://fuzz.example.org/"\ntemplates = "{THEME}"\n',
+        f'title = "Fuzz"\nbase_url = "https://fuzz.example.org/"\ntemplates = "{THEME}"\n'
+        'formats = ["atom", "rss", "json"]\n',
         encoding="utf-8",
     )
     if valid:

@@ -23,8 +23,9 @@ def build(run_cli: Callable[..., Result], site: Path, now: str, *extra: str) -> 
 
 
 def ledger(site: Path) -> dict[str, dict[str, str]]:
+    """Return the posts' records of a site's ledger (not the site's own, under "")."""
     data: dict[str, dict[str, str]] = json.loads((site / "wcitfeed-ledger.json").read_text())
-    return data
+    return {key: record for key, record in data.items() if key}
 
 
 def test_an_empty_content_folder_is_refused_and_nothing_is_lost(

@@ -19,6 +19,9 @@ from wcitfeed.model import Author, Mail, Site
 DEFAULT_CONFIG = Path("wcitfeed.toml")
 CONFIG_VARIABLE = "WCITFEED_CONFIG"
 FORMATS = ("atom", "rss", "json")
+# Every feed reader takes Atom or RSS; JSON Feed is written where a site asks for it (or has
+# published it before: see ledger.settled_formats).
+DEFAULT_FORMATS = ("atom", "rss")
 FEED_KINDS = ("site", "categories", "tags")
 SOURCE_TOOLS = ("jekyll", "hugo", "pelican", "zola", "eleventy")
 
@@ -53,7 +56,11 @@ SETTINGS: dict[str, Setting] = {
     "feed_max_bytes": Setting(
         "integer", 1_000_000, "Byte budget of a live feed; it carries fewer entries to stay under."
     ),
-    "formats": Setting("list of strings", list(FORMATS), "Feed formats to build: atom, rss, json."),
+    "formats": Setting(
+        "list of strings",
+        list(DEFAULT_FORMATS),
+        "Feed formats to build: atom, rss, json. Unset: atom and rss, or what the site published.",
+    ),
     "feeds": Setting(
         "list of strings", list(FEED_KINDS), "Feeds to build: site, categories, tags."
     ),
@@ -353,6 +360,7 @@ def load_site(
         feed_id=values["feed_id"],
         feed_max_bytes=values["feed_max_bytes"],
         formats=tuple(dict.fromkeys(values["formats"])),
+        formats_given="formats" in raw,
         feeds=tuple(dict.fromkeys(values["feeds"])),
         archives=tuple(dict.fromkeys(values["archives"])),
         hub=hub,

@@ -8,6 +8,10 @@ The ledger never forgets a post: a post absent from one build (a moved file, a d
 invalid post left out) keeps its record, so its history is intact when it comes back. Its
 times also tell a build whose clock is wrong (earlier than the ledger's latest record).
 The ledger is checked like a post, with file, line and field, before anything is written.
+
+Beside the posts' records, under the empty key (no post id is empty), the ledger keeps the
+site's own record: the feed formats it publishes. A site whose settings name no formats
+keeps publishing those, so a default that changes never takes a feed from its subscribers.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from wcitfeed.config import DEFAULT_FORMATS, FORMATS
 from wcitfeed.errors import (
     ContentError,
     Problems,
@@ -28,7 +33,7 @@ from wcitfeed.errors import (
     json_key_line,
     quote,
 )
-from wcitfeed.model import Post
+from wcitfeed.model import Post, Site
 
 _DIGEST_RE = re.compile(r"^[0-9a-f]{64}$")
 _TIMES = ("updated", "published", "withdrawn", "arrived")
@@ -79,6 +84,39 @@ class Record:
 
 Ledger = dict[str, Record]
 
+# The key of the site's record: a post id is never empty.
+SITE_KEY = ""
+# What builds published when the settings named no formats, before the ledger kept a site
+# record: a ledger with posts and no site record was written by such a build.
+FORMATS_BEFORE_RECORD = ("atom", "rss", "json")
+
+
+@dataclass(frozen=True)
+class SiteRecord:
+    """What the ledger knows of the site as a whole."""
+
+    formats: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class LedgerFile:
+    """The whole ledger: each post's record, and the site's (None before it had one)."""
+
+    posts: Ledger
+    site: SiteRecord | None = None
+
+
+def settled_formats(site: Site, ledger: LedgerFile) -> tuple[str, ...]:
+    """Return the feed formats a build publishes: the settings' when they name them; else
+    those the site has published, as its ledger says; else the default."""
+    if site.formats_given:
+        return site.formats
+    if ledger.site is not None:
+        return ledger.site.formats
+    if ledger.posts:
+        return FORMATS_BEFORE_RECORD
+    return DEFAULT_FORMATS
+
 
 @dataclass(frozen=True)
 class Withdrawal:
@@ -88,18 +126,18 @@ class Withdrawal:
     published: int
 
 
-def read_ledger(path: Path | None) -> Ledger:
+def read_ledger(path: Path | None) -> LedgerFile:
     """Read and check the ledger file; a missing file is an empty ledger.
 
     Raise ``Problems`` naming the line and field of every bad value: a build that trusted
     a damaged ledger would announce every entry as edited, or lose their history.
     """
     if path is None:
-        return {}
+        return LedgerFile({})
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        return {}
+        return LedgerFile({})
     except (OSError, UnicodeDecodeError) as exc:
         raise ContentError(
             f"the edit ledger cannot be read ({exc}); restore it from version control",
@@ -123,13 +161,41 @@ def read_ledger(path: Path | None) -> Ledger:
         )
     problems: list[WcitfeedError] = []
     ledger: Ledger = {}
+    site = None
     for post_id, value in data.items():
+        if post_id == SITE_KEY:
+            site = _read_site_record(value, path, text, problems)
+            continue
         record = _read_record(post_id, value, path, text, problems)
         if record is not None:
             ledger[post_id] = record
     if problems:
         raise Problems(problems)
-    return ledger
+    return LedgerFile(ledger, site)
+
+
+def _read_site_record(
+    value: object, path: Path, text: str, problems: list[WcitfeedError]
+) -> SiteRecord | None:
+    formats = value.get("formats") if isinstance(value, dict) else None
+    if (
+        not isinstance(value, dict)
+        or set(value) != {"formats"}
+        or not isinstance(formats, list)
+        or not all(item in FORMATS for item in formats)
+    ):
+        line = json_key_line(text, SITE_KEY)
+        problems.append(
+            ContentError(
+                f"of the site's record must be a list of {', '.join(FORMATS)} (write "
+                '"formats": ["atom", "rss"], or restore the ledger from version control)',
+                path=path,
+                line=line,
+                field="formats",
+            )
+        )
+        return None
+    return SiteRecord(tuple(formats))
 
 
 def _read_record(
@@ -328,10 +394,12 @@ def latest_record(ledger: Ledger) -> tuple[str, datetime] | None:
     return post_id, when
 
 
-def encode_ledger(ledger: Ledger) -> bytes:
+def encode_ledger(ledger: LedgerFile) -> bytes:
     """Serialise the ledger stably, so an unchanged ledger is never rewritten."""
     data: dict[str, dict[str, str | list[str]]] = {}
-    for post_id, record in ledger.items():
+    if ledger.site is not None:
+        data[SITE_KEY] = {"formats": list(ledger.site.formats)}
+    for post_id, record in ledger.posts.items():
         item: dict[str, str | list[str]] = {"digest": record.digest}
         for key in _TIMES:
             value: datetime | None = getattr(record, key)

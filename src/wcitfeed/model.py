@@ -83,6 +83,8 @@ class Site:
     permalinks: tuple[tuple[str, str], ...] = ()
     old_feed_limit: int | None = None
     variables: tuple[tuple[str, str], ...] = ()
+    # False when the settings file names no formats: the ledger then settles them.
+    formats_given: bool = True
 
     def category_label(self, key: str | None) -> str:
         """Return the human name of a category key (the key itself when none is set)."""

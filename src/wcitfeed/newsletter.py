@@ -157,7 +157,7 @@ def _live_posts(
     site = load_site(config)
     sources, assets = scan_sources(site)
     loaded = load_posts(site, sources, {})
-    posts, _ = apply_ledger(loaded.posts, read_ledger(site.ledger), now)
+    posts, _ = apply_ledger(loaded.posts, read_ledger(site.ledger).posts, now)
     return site, loaded, newest_first(published(posts, now)), assets
 
 

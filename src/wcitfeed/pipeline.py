@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import gc
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -29,9 +30,11 @@ from wcitfeed.cache import (
     store_cache,
 )
 from wcitfeed.config import load_site
-from wcitfeed.errors import EnvironmentProblem, Refused, WcitfeedError
+from wcitfeed.errors import ConfigError, EnvironmentProblem, Refused, WcitfeedError
 from wcitfeed.ledger import (
     Ledger,
+    LedgerFile,
+    SiteRecord,
     Withdrawal,
     apply_ledger,
     earlier_paths,
@@ -41,6 +44,7 @@ from wcitfeed.ledger import (
     latest_record,
     read_ledger,
     record_publication,
+    settled_formats,
     with_arrivals,
     withdrawal,
 )
@@ -136,6 +140,9 @@ def build(paths: Paths, options: Options) -> BuildResult:
         preview = site.cache_dir / "preview"
         site = replace(
             site,
+            # The formats a build would publish: the preview reads the ledger, never writes it.
+            formats=settled_formats(site, read_ledger(site.ledger)),
+            formats_given=True,
             base_url=options.preview,
             output_dir=preview / "output",
             cache_dir=preview,
@@ -191,6 +198,7 @@ def _build_locked(site: Site, options: Options) -> BuildResult:
         return unchanged
     cache = read_cache(site.cache_dir, stamp) if options.write else BuildCache()
     decision = _decide(site, options, cache, sources, now)
+    site = decision.site
 
     # Rendering and feed modules are imported here, not at the top: a build with nothing to
     # do stops before this point and never pays for importing them.
@@ -206,13 +214,13 @@ def _build_locked(site: Site, options: Options) -> BuildResult:
         assets,
         decision.loaded.bodies,
         store.path if store else None,
-        known_feeds(decision.ledger),
-        earlier_paths(decision.ledger),
+        known_feeds(decision.ledger.posts),
+        earlier_paths(decision.ledger.posts),
     )
     gc.freeze()  # what is loaded and planned lives until the build ends
     if options.on_plan is not None:
         options.on_plan(len(planned))
-    warnings = [*cache.warnings, *decision.loaded.warnings]
+    warnings = [*cache.warnings, *decision.warnings, *decision.loaded.warnings]
     if store is None:
         for item in planned:
             item.make()
@@ -267,14 +275,17 @@ def _unchanged(
 
 @dataclass(frozen=True)
 class Decision:
-    """What this build publishes: the checked posts, the live ones, the ledger as it will
-    be, and the next time a scheduled post falls due."""
+    """What this build publishes: the settings as it applies them (feed formats settled by
+    the ledger), the checked posts, the live ones, the ledger as it will be, and the next
+    time a scheduled post falls due."""
 
+    site: Site
     loaded: Loaded
     live: list[Post]
-    ledger: Ledger
+    ledger: LedgerFile
     next_due: datetime | None
     ledger_changed: bool
+    warnings: tuple[WcitfeedError, ...] = ()
 
 
 def _decide(
@@ -285,7 +296,8 @@ def _decide(
     from wcitfeed.content import load_posts
 
     loaded = load_posts(site, sources, cache.posts, skip_invalid=options.skip_invalid)
-    before = read_ledger(site.ledger)
+    book = read_ledger(site.ledger)
+    before = book.posts
     guarded = options.write and site.ledger is not None
     if guarded and site.ledger is not None and not options.trust_clock:
         _check_clock(site.ledger, before, now)
@@ -298,8 +310,36 @@ def _decide(
     if guarded and not options.allow_removals:
         _check_withdrawal(site, withdrawal(before, after))
     due = min((p.date for p in posts if not p.draft and p.date > now), default=None)
+    formats = settled_formats(site, book)
+    ledger = LedgerFile(after, SiteRecord(formats)) if after else book
     missing = site.ledger is not None and bool(after) and not site.ledger.exists()
-    return Decision(loaded, live, after, due, after != before or missing)
+    return Decision(
+        replace(site, formats=formats),
+        loaded,
+        live,
+        ledger,
+        due,
+        ledger != book or missing,
+        _kept_formats(site, book, formats),
+    )
+
+
+def _kept_formats(
+    site: Site, book: LedgerFile, formats: tuple[str, ...]
+) -> tuple[WcitfeedError, ...]:
+    """Say, once, which formats a site keeps publishing that the default no longer names."""
+    kept = [fmt for fmt in formats if fmt not in site.formats]
+    if site.formats_given or book.site is not None or not kept:
+        return ()
+    return (
+        ConfigError(
+            f"'formats' is unset, and new sites now get {' and '.join(site.formats)} feeds; "
+            f"this site keeps its published {', '.join(kept)} feeds (its ledger says so). "
+            f"Write formats = {json.dumps(list(formats))} to keep them, or formats = "
+            f"{json.dumps(list(site.formats))} to stop them",
+            path=site.source,
+        ),
+    )
 
 
 def _rel(site: Site, post: Post) -> str:

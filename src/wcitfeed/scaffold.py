@@ -94,6 +94,8 @@ def settings_text(answers: Answers) -> str:
         "# Dates written without an offset are in this zone.",
         f"timezone = {quoted(answers.timezone)}",
         "feed_limit = 50",
+        '# Feed formats: add "json" for JSON Feed as well.',
+        'formats = ["atom", "rss"]',
     ]
     if answers.author.strip():
         lines += ["", "[[authors]]", f"name = {quoted(' '.join(answers.author.split()))}"]

@@ -1,0 +1,147 @@
+"""The default feed formats (Atom and RSS), and the sites that published JSON Feed before:
+they keep it, because their ledger says so, until their settings say otherwise."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+from click.testing import Result
+
+from tests.helpers import ALL_FORMATS, make_generated_site, snapshot
+
+NOW = "2013-02-01T00:00:00+00:00"
+LATER = "2013-03-01T00:00:00+00:00"
+
+
+def build(run_cli: Callable[..., Result], site: Path, now: str = NOW) -> Result:
+    return run_cli("build", "--config", site / "wcitfeed.toml", "--now", now)
+
+
+def without_formats(site: Path) -> None:
+    """Take the ``formats`` line out of the settings: the default applies."""
+    config = site / "wcitfeed.toml"
+    config.write_text(config.read_text().replace(ALL_FORMATS, ""))
+
+
+def set_formats(site: Path, *formats: str) -> None:
+    config = site / "wcitfeed.toml"
+    config.write_text(f"formats = {json.dumps(list(formats))}\n" + config.read_text())
+
+
+def ledger(site: Path) -> dict[str, dict[str, object]]:
+    data: dict[str, dict[str, object]] = json.loads((site / "wcitfeed-ledger.json").read_text())
+    return data
+
+
+def json_feeds(site: Path) -> dict[str, bytes]:
+    return {p: data for p, data in snapshot(site / "output").items() if p.endswith("feed.json")}
+
+
+def cold_build(
+    run_cli: Callable[..., Result], site: Path, root: Path, now: str
+) -> dict[str, bytes]:
+    """Build a copy of ``site`` from nothing (no output, no cache) and return its output."""
+    shutil.copytree(site, root, ignore=shutil.ignore_patterns("output", ".wcitfeed-cache"))
+    assert build(run_cli, root, now).exit_code == 0
+    return snapshot(root / "output")
+
+
+def test_a_new_site_gets_atom_and_rss_and_records_them(
+    tmp_path: Path, run_cli: Callable[..., Result]
+) -> None:
+    site = make_generated_site(tmp_path / "site", 60).parent
+    without_formats(site)
+    result = build(run_cli, site)
+    assert result.exit_code == 0
+    assert "Warning" not in result.output
+    written = snapshot(site / "output")
+    assert {"atom.xml", "rss.xml", "archive/1/atom.xml", "archive/1/rss.xml"} <= set(written)
+    assert "tags/odd/atom.xml" in written
+    assert not json_feeds(site)
+    assert not any(b"feed+json" in data or b"feed.json" in data for data in written.values())
+    assert ledger(site)[""] == {"formats": ["atom", "rss"]}
+
+    # Asked for, JSON Feed comes, for the site, its archives and every tag.
+    set_formats(site, "atom", "rss", "json")
+    assert build(run_cli, site, LATER).exit_code == 0
+    assert {"feed.json", "archive/1/feed.json", "tags/odd/feed.json"} <= set(json_feeds(site))
+    assert ledger(site)[""] == {"formats": ["atom", "rss", "json"]}
+
+
+def test_a_site_that_published_json_feed_keeps_it_once_the_default_changes(
+    tmp_path: Path, run_cli: Callable[..., Result]
+) -> None:
+    # A site built before the ledger had a site record, when JSON Feed was a default format:
+    # the same output and ledger, less the site record.
+    site = make_generated_site(tmp_path / "site", 60).parent
+    assert build(run_cli, site).exit_code == 0
+    without_formats(site)
+    old = ledger(site)
+    del old[""]
+    (site / "wcitfeed-ledger.json").write_text(json.dumps(old, indent=1, sort_keys=True) + "\n")
+    published = json_feeds(site)
+    assert {"feed.json", "archive/1/feed.json", "tags/odd/feed.json"} <= set(published)
+
+    result = build(run_cli, site, LATER)
+    assert result.exit_code == 0
+    warnings = [line for line in result.output.splitlines() if line.startswith("Warning")]
+    assert len(warnings) == 1
+    assert "keeps its published json feeds" in warnings[0]
+    assert 'formats = ["atom", "rss", "json"]' in warnings[0]
+    assert json_feeds(site) == published
+    assert ledger(site)[""] == {"formats": ["atom", "rss", "json"]}
+    assert {k: v for k, v in ledger(site).items() if k} == old
+    # Said once: the ledger now holds the formats.
+    again = build(run_cli, site, LATER)
+    assert "Warning" not in again.output
+    assert json_feeds(site) == published
+
+    # Settings that drop JSON Feed win, and the ledger follows them.
+    set_formats(site, "atom", "rss")
+    assert build(run_cli, site, LATER).exit_code == 0
+    assert not json_feeds(site)
+    assert ledger(site)[""] == {"formats": ["atom", "rss"]}
+    # Without the line again, the site goes on with what it published last.
+    without_settings = (site / "wcitfeed.toml").read_text().split("\n", 1)[1]
+    (site / "wcitfeed.toml").write_text(without_settings)
+    assert build(run_cli, site, LATER).exit_code == 0
+    assert not json_feeds(site)
+
+
+def test_formats_settled_by_a_ledger_edit_build_what_a_cold_build_does(
+    tmp_path: Path, run_cli: Callable[..., Result]
+) -> None:
+    site = make_generated_site(tmp_path / "site", 60).parent
+    without_formats(site)
+    assert build(run_cli, site).exit_code == 0
+    data = ledger(site)
+    data[""] = {"formats": ["atom", "json"]}
+    (site / "wcitfeed-ledger.json").write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
+    assert build(run_cli, site, LATER).exit_code == 0
+    incremental = snapshot(site / "output")
+    assert "feed.json" in incremental and "rss.xml" not in incremental
+    assert incremental == cold_build(run_cli, site, tmp_path / "cold", LATER)
+
+
+def test_a_damaged_site_record_is_named_and_nothing_is_written(
+    tmp_path: Path, run_cli: Callable[..., Result]
+) -> None:
+    site = make_generated_site(tmp_path / "site", 5).parent
+    assert build(run_cli, site).exit_code == 0
+    data = ledger(site)
+    data[""] = {"formats": ["atom", "gopher"]}
+    text = json.dumps(data, indent=1, sort_keys=True) + "\n"
+    (site / "wcitfeed-ledger.json").write_text(text)
+    before = snapshot(site)
+
+    result = build(run_cli, site, LATER)
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    message = result.output.strip()
+    assert message.count("\n") == 0
+    assert "wcitfeed-ledger.json:2:" in message
+    assert "atom, rss, json" in message
+    assert snapshot(site) == before
