@@ -97,7 +97,7 @@ def prepare(work: Path, posts: int) -> dict[str, Path]:
         generate(posts, corpus)
         (corpus / ".done").write_text(str(posts))
     sites = {}
-    # "wcitfeed": everything by default (three formats for the site, every category and tag,
+    # "wcitfeed": everything by default (Atom and RSS for the site, every category and tag,
     # RFC 5005 archives, e-mail fragments). "wcitfeed-like": what Pelican builds here, full
     # content Atom and RSS for the whole site, so the peers do the same work.
     for name, extra in (
