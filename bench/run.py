@@ -99,12 +99,13 @@ def prepare(work: Path, posts: int) -> dict[str, Path]:
     sites = {}
     # "wcitfeed": everything by default (Atom and RSS for the site, every category and tag,
     # RFC 5005 archives, e-mail fragments). "wcitfeed-like": what Pelican builds here, full
-    # content Atom and RSS for the whole site, so the peers do the same work.
+    # content Atom and RSS for the whole site, and no fragments, so the peers do the same work.
     for name, extra in (
         ("wcitfeed", ""),
         (
             "wcitfeed-like",
-            'feeds = ["site"]\nformats = ["atom", "rss"]\nfeed_limit = 0\nfeed_max_bytes = 0',
+            'feeds = ["site"]\nformats = ["atom", "rss"]\nfeed_limit = 0\nfeed_max_bytes = 0\n'
+            "fragments = false\nemail_fragments = false",
         ),
     ):
         wcit = work / name

@@ -138,6 +138,14 @@ SETTINGS: dict[str, Setting] = {
     "ledger": Setting(
         "string", "wcitfeed-ledger.json", 'File that remembers edits (commit it); "" for none.'
     ),
+    "fragments": Setting(
+        "boolean", True, "Write fragments/<slug>.html: each post as an HTML fragment to embed."
+    ),
+    "email_fragments": Setting(
+        "boolean",
+        True,
+        "Write email/<slug>.html: each post made e-mail-safe, to paste into a mail tool.",
+    ),
     "email_feed": Setting(
         "boolean",
         False,
@@ -382,6 +390,8 @@ def load_site(
         removal_limit=values["removal_limit"],
         mail=mail,
         email_feed=values["email_feed"],
+        fragments=values["fragments"],
+        email_fragments=values["email_fragments"],
         source=path,
     )
 

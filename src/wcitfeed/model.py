@@ -77,6 +77,8 @@ class Site:
     page_size: int = 10
     mail: Mail = Mail()
     email_feed: bool = False
+    fragments: bool = True
+    email_fragments: bool = True
     # The tool the site moved from (the "from" setting), and that tool's URL settings.
     from_tool: str | None = None
     permalink: str | None = None

@@ -388,8 +388,11 @@ def plan_outputs(
     for post in posts:
         own = digests[post.source]
         page = page_file(post_path(post))
-        jobs.append((f"fragments/{post.slug}.html", key("fragment", own), Job("fragment", post)))
-        jobs.append((f"email/{post.slug}.html", key("email", own), Job("email", post)))
+        if site.fragments:
+            fragment = f"fragments/{post.slug}.html"
+            jobs.append((fragment, key("fragment", own), Job("fragment", post)))
+        if site.email_fragments:
+            jobs.append((f"email/{post.slug}.html", key("email", own), Job("email", post)))
         jobs.append((page, key("page", own, links_digest, around[post.source]), Job("page", post)))
     index_key = key(
         "index",

@@ -1,5 +1,6 @@
-"""The default feed formats (Atom and RSS), and the sites that published JSON Feed before:
-they keep it, because their ledger says so, until their settings say otherwise."""
+"""What a site chooses to write: the feed formats (Atom and RSS by default; the sites that
+published JSON Feed before keep it, because their ledger says so, until their settings say
+otherwise) and the fragment files."""
 
 from __future__ import annotations
 
@@ -145,3 +146,34 @@ def test_a_damaged_site_record_is_named_and_nothing_is_written(
     assert "wcitfeed-ledger.json:2:" in message
     assert "atom, rss, json" in message
     assert snapshot(site) == before
+
+
+def test_fragment_files_can_be_left_out_and_brought_back(
+    tmp_path: Path, run_cli: Callable[..., Result]
+) -> None:
+    site = make_generated_site(tmp_path / "site", 30).parent
+    assert build(run_cli, site).exit_code == 0
+    everything = snapshot(site / "output")
+    assert sum(p.startswith("fragments/") for p in everything) == 30
+    assert sum(p.startswith("email/") for p in everything) == 30
+
+    def written_with(settings: str) -> dict[str, bytes]:
+        config = site / "wcitfeed.toml"
+        config.write_text(settings + config.read_text().split("# choices\n")[-1])
+        assert build(run_cli, site, LATER).exit_code == 0
+        return snapshot(site / "output")
+
+    # Without them, every other file is as it was; the manifest lists what is there.
+    for settings, gone in (
+        ("fragments = false\n", ("fragments/",)),
+        ("email_fragments = false\n", ("email/",)),
+        ("fragments = false\nemail_fragments = false\n", ("fragments/", "email/")),
+    ):
+        written = written_with(settings + "# choices\n")
+        manifest = ".wcitfeed-manifest.json"
+        kept = {p: b for p, b in everything.items() if not p.startswith(gone) and p != manifest}
+        assert {p: b for p, b in written.items() if p != manifest} == kept
+        assert not any(gone[0] in line for line in json.loads(written[manifest]))
+    # Asked for again, they come back as they were, as a cold build makes them.
+    assert written_with("# choices\n") == everything
+    assert everything == cold_build(run_cli, site, tmp_path / "cold", LATER)
