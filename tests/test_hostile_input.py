@@ -236,3 +236,16 @@ def test_a_huge_value_gives_a_short_message(tmp_path: Path) -> None:
     result = run("build", "--config", config, "--now", "2013-02-01")
     assert_refused(result, 1, "content/hostile.md:5: 'tags' entry a list of 20,000 items")
     assert max(len(line) for line in result.output.splitlines()) < 500
+
+
+@pytest.mark.parametrize("rel", ["../escape.html", "/tmp/escape.html", "a//b.html", "a/./b.html"])
+def test_the_writer_refuses_a_path_out_of_the_output_folder(tmp_path: Path, rel: str) -> None:
+    """Whatever made the path (a permalink pattern, a file name), nothing is written
+    outside the output folder: the writer checks every path it stages."""
+    from wcitfeed.output import OutputSync, Planned
+
+    writer = OutputSync(tmp_path / "site" / "output", {})
+    with pytest.raises(ValueError, match="outside the output folder"):
+        writer.sync([Planned(rel, "key", lambda: b"escaped")])
+    writer.abort()
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []

@@ -103,7 +103,7 @@ class OutputSync:
                 self.unchanged.append(item.path)
                 self.state[item.path] = before
             else:
-                target = self.root / item.path
+                target = base + _checked(item.path)
                 data = item.make()
                 if not isinstance(data, bytes):
                     self._stage_stream(item, target, data)
@@ -113,15 +113,15 @@ class OutputSync:
                     assert info is not None
                     self.state[item.path] = (item.key, *info)
                 else:
-                    self.batch.stage(_inside(self.root, item.path), data)
+                    self.batch.stage(item.path, data)
                     self.written.append(item.path)
             self.done += 1
             if self.progress is not None:
                 self.progress(self.done)
 
-    def _stage_stream(self, item: Planned, target: Path, chunks: Iterator[bytes]) -> None:
+    def _stage_stream(self, item: Planned, target: str, chunks: Iterator[bytes]) -> None:
         """Stage a file written chunk by chunk; drop it again if it equals the one there."""
-        staged, size, digest = self.batch.stage_stream(_inside(self.root, item.path), chunks)
+        staged, size, digest = self.batch.stage_stream(item.path, chunks)
         info = _stat(target)
         if info is not None and info[0] == size and _file_digest(target) == digest:
             self.batch.unstage(staged)
@@ -167,8 +167,11 @@ class _Batch:
         self.root = root
         self.staging = staging_folder(root)
         self.mode: Literal["tree", "staging", "beside"] | None = None
-        self.staged: list[tuple[Path, Path]] = []
-        self.folders: set[Path] = set()
+        # (staged file, target) of each write, as strings, and the folders made so far: a
+        # cold build stages every file of the site, and pathlib objects for them took three
+        # times the memory and 30 times the time (22 MiB and 0.4 s for 35,000 files).
+        self.staged: list[tuple[str, str]] = []
+        self.folders: set[str] = set()
 
     def _choose_mode(self) -> Literal["tree", "staging", "beside"]:
         self.root.mkdir(parents=True, exist_ok=True)
@@ -180,30 +183,34 @@ class _Batch:
             return "beside"
         return "tree" if not any(self.root.iterdir()) else "staging"
 
-    def stage(self, target: Path, data: bytes | Iterator[bytes]) -> None:
+    def stage(self, rel: str, data: bytes | Iterator[bytes]) -> None:
+        """Stage the file ``rel`` (a path below the output folder, checked by the caller)."""
         if self.mode is None:
             self.mode = self._choose_mode()
+        target = f"{self.root}/{rel}"
         if self.mode == "tree":
-            path = self.staging / target.relative_to(self.root)
-            if path.parent not in self.folders:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                self.folders.add(path.parent)
+            path = f"{self.staging}/{rel}"
+            self._make_folder(path.rpartition("/")[0])
             self.staged.append((path, target))
-            with path.open("wb") as handle:
+            with open(path, "wb") as handle:
                 _write_all(handle, data)
             return
-        if target.parent not in self.folders:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            self.folders.add(target.parent)
-        folder = target.parent if self.mode == "beside" else self.staging
-        fd, name = tempfile.mkstemp(prefix=_TMP_PREFIX, dir=folder)
-        tmp = Path(name)
+        folder = target.rpartition("/")[0]
+        self._make_folder(folder)
+        fd, tmp = tempfile.mkstemp(
+            prefix=_TMP_PREFIX, dir=folder if self.mode == "beside" else self.staging
+        )
         self.staged.append((tmp, target))
         with os.fdopen(fd, "wb") as handle:
             _write_all(handle, data)
-        tmp.chmod(0o644)
+        os.chmod(tmp, 0o644)
 
-    def stage_stream(self, target: Path, chunks: Iterator[bytes]) -> tuple[Path, int, str]:
+    def _make_folder(self, folder: str) -> None:
+        if folder not in self.folders:
+            os.makedirs(folder, exist_ok=True)
+            self.folders.add(folder)
+
+    def stage_stream(self, rel: str, chunks: Iterator[bytes]) -> tuple[str, int, str]:
         """Stage a file from chunks; return where it was staged, its size and its digest."""
         digest = hashlib.sha256()
         size = 0
@@ -215,13 +222,14 @@ class _Batch:
                 size += len(chunk)
                 yield chunk
 
-        self.stage(target, counted())
+        self.stage(rel, counted())
         return self.staged[-1][0], size, digest.hexdigest()
 
-    def unstage(self, staged: Path) -> None:
+    def unstage(self, staged: str) -> None:
         """Forget one staged file (it turned out to equal the published one)."""
         self.staged = [(tmp, target) for tmp, target in self.staged if tmp != staged]
-        staged.unlink(missing_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(staged)
 
     def commit(self) -> None:
         if self.staged and self.mode == "tree":
@@ -235,8 +243,8 @@ class _Batch:
         elif self.staged:
             _sync_file_system(self.root)
             for tmp, target in self.staged:
-                tmp.replace(target)
-            for folder in {target.parent for _, target in self.staged}:
+                os.replace(tmp, target)
+            for folder in {target.rpartition("/")[0] for _, target in self.staged}:
                 _fsync_dir(folder)
             self.staged.clear()
         remove_staging(self.root)
@@ -244,7 +252,8 @@ class _Batch:
     def abort(self) -> None:
         """Remove what was staged: a failed build leaves the published files as they were."""
         for tmp, _ in self.staged:
-            tmp.unlink(missing_ok=True)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
         self.staged.clear()
         remove_staging(self.root)
 
@@ -257,8 +266,8 @@ def _write_all(handle: BinaryIO, data: bytes | Iterator[bytes]) -> None:
             handle.write(chunk)
 
 
-def _file_digest(path: Path) -> str:
-    with path.open("rb") as handle:
+def _file_digest(path: Path | str) -> str:
+    with open(path, "rb") as handle:
         return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
@@ -313,7 +322,7 @@ def stat_digest(root: Path, rels: Iterable[str]) -> str | None:
     rows = []
     for rel in rels:
         try:
-            info = os.stat(base + rel)  # noqa: PTH116 - see above
+            info = os.stat(base + rel)
         except FileNotFoundError:
             return None
         rows.append((rel, info.st_size, info.st_mtime_ns))
@@ -327,7 +336,7 @@ def state_digest(state: Mapping[str, tuple[str, int, int]]) -> str:
 
 def _stat(path: Path | str) -> tuple[int, int] | None:
     try:
-        info = os.stat(path)  # noqa: PTH116 - also takes the plain strings sync uses
+        info = os.stat(path)
     except FileNotFoundError:
         return None
     return info.st_size, info.st_mtime_ns
@@ -339,7 +348,7 @@ def _remove_unlisted(root: Path, produced: set[str]) -> list[str]:
     removed = sorted(previous - produced)
     for rel in removed:
         with contextlib.suppress(FileNotFoundError):
-            _inside(root, rel).unlink()
+            (root / _checked(rel)).unlink()
     if previous and previous == produced:
         return removed  # most builds keep the same files, which the manifest lists already
     listing = json.dumps(sorted(produced), indent=0).encode() + b"\n"
@@ -363,8 +372,8 @@ def write_if_changed(path: Path, data: bytes) -> bool:
     return True
 
 
-def _inside(root: Path, rel: str) -> Path:
-    """Return ``root / rel``, refusing a path that could lead out of ``root``.
+def _checked(rel: str) -> str:
+    """Return ``rel``, refusing a path that could lead out of the folder it is below.
 
     Checked on the string (no '..', no absolute path, no empty part) rather than with
     resolve(), which asks the file system once per file.
@@ -372,14 +381,15 @@ def _inside(root: Path, rel: str) -> Path:
     parts = rel.split("/")
     if rel.startswith("/") or any(part in ("", ".", "..") for part in parts) or "\0" in rel:
         raise ValueError(f"refusing to write outside the output folder: {rel}")
-    return root / rel
+    return rel
 
 
-def _same_bytes(path: Path, data: bytes) -> bool:
+def _same_bytes(path: Path | str, data: bytes) -> bool:
     try:
-        if path.stat().st_size != len(data):
+        if os.stat(path).st_size != len(data):
             return False
-        return path.read_bytes() == data
+        with open(path, "rb") as handle:
+            return handle.read() == data
     except FileNotFoundError:
         return False
 
@@ -400,7 +410,7 @@ def remove_temporaries(folder: Path, *, recursive: bool = False) -> None:
             stale.unlink()
 
 
-def _fsync_dir(folder: Path) -> None:
+def _fsync_dir(folder: Path | str) -> None:
     fd = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(fd)
