@@ -246,6 +246,6 @@ def test_the_writer_refuses_a_path_out_of_the_output_folder(tmp_path: Path, rel:
 
     writer = OutputSync(tmp_path / "site" / "output", {})
     with pytest.raises(ValueError, match="outside the output folder"):
-        writer.sync([Planned(rel, "key", lambda: b"escaped")])
+        writer.sync([Planned(rel, "key")], lambda path: b"escaped")
     writer.abort()
     assert [p for p in tmp_path.rglob("*") if p.is_file()] == []

@@ -47,7 +47,7 @@ ENDED_GROUP = "Ended feeds"
 EMAIL_FEED = "email/rss.xml"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LogicalFeed:
     """One subscribable feed before it is cut into documents."""
 
@@ -62,7 +62,7 @@ class LogicalFeed:
     ended_at: datetime | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DocPlan:
     """One feed file to write: everything it is made of, so its repr is its cache key."""
 
@@ -83,7 +83,7 @@ class DocPlan:
     ended_at: datetime | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Group:
     """The posts of one category or tag: its own page lists them and its feeds carry them."""
 

@@ -43,7 +43,7 @@ _PATH_RE = re.compile(r"^(?!/)(?!.*(?:^|/)\.\.(?:/|$))[^\x00-\x1f]*$")
 _FIELDS = ("digest", *_TIMES, "feeds", "paths", "source")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Record:
     """What the ledger knows of one post id."""
 

@@ -17,7 +17,7 @@ from slugify import slugify as _slugify
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Author:
     """A person or organisation credited for a post or a feed."""
 
@@ -107,7 +107,7 @@ class Site:
         return text[len(root) + 1 :].replace(os.sep, "/") if text.startswith(root) else text
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Ref:
     """A post named by another post's text: a file path below the site's source, or a
     post's file name without its extension (``query``), and the line that names it."""
@@ -116,7 +116,7 @@ class Ref:
     line: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Post:
     """One update's checked front matter. The Markdown body travels separately (it is
     large, and an unchanged post's body is read only when something must be rendered)."""
@@ -164,7 +164,7 @@ class Post:
         return self.updated or self.date
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Image:
     """A post's picture by absolute URL; length and type only when it is a file we publish."""
 
@@ -173,7 +173,7 @@ class Image:
     media_type: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RenderedPost:
     """A post with its HTML body (as feeds carry it), summary, page URL and image."""
 
@@ -213,7 +213,7 @@ class FeedDoc:
         return max((p.post.last_modified for p in self.entries), default=EPOCH)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FeedLink:
     """A live feed as a page lists it: URL, media type, title and group heading."""
 

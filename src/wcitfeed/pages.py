@@ -60,7 +60,7 @@ class PageMeta:
     noindex: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Listed:
     """A post as a list of summaries shows it."""
 
@@ -72,7 +72,7 @@ class Listed:
     draft: bool
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PostLink:
     """A link to another post: its title and page URL."""
 
@@ -80,7 +80,7 @@ class PostLink:
     url: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Neighbours:
     """The posts published just before and just after one post, site-wide."""
 
@@ -88,7 +88,7 @@ class Neighbours:
     older: PostLink | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Section:
     """One section of the updates page: a category's newest posts and its listing's URL."""
 
@@ -99,7 +99,7 @@ class Section:
     posts: tuple[Post, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Listing:
     """One page of a category's or tag's posts, newest first."""
 
@@ -140,12 +140,12 @@ def link_to(site: Site, post: Post) -> PostLink:
 def neighbours(site: Site, ordered: Sequence[Post]) -> dict[Path, Neighbours]:
     """Pair each post (by source) with its newer and older neighbours in ``ordered``
     (newest first)."""
-    found = {}
-    for index, post in enumerate(ordered):
-        newer = link_to(site, ordered[index - 1]) if index > 0 else None
-        older = link_to(site, ordered[index + 1]) if index + 1 < len(ordered) else None
-        found[post.source] = Neighbours(newer, older)
-    return found
+    # One link per post, shared by the pages on either side of it.
+    links: list[PostLink | None] = [None, *(link_to(site, post) for post in ordered), None]
+    return {
+        post.source: Neighbours(links[index], links[index + 2])
+        for index, post in enumerate(ordered)
+    }
 
 
 def sections(

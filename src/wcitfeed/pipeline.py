@@ -50,6 +50,7 @@ from wcitfeed.ledger import (
 )
 from wcitfeed.model import Post, Site, feed_prefixes, post_path, published
 from wcitfeed.output import (
+    Make,
     OutputState,
     OutputSync,
     Planned,
@@ -223,7 +224,7 @@ def _build_locked(site: Site, options: Options) -> BuildResult:
     warnings = [*cache.warnings, *decision.warnings, *decision.loaded.warnings]
     if store is None:
         for item in planned:
-            item.make()
+            maker.make(item.path, jobs[item.path])
         return BuildResult(
             site,
             len(decision.live),
@@ -372,13 +373,17 @@ def _publish(
         for folder in {site.cache_dir, *([site.ledger.parent] if site.ledger else [])}:
             remove_temporaries(folder)
     syncer = OutputSync(site.output_dir, cache.outputs, options.progress)
+
+    def make(path: str) -> bytes | Iterator[bytes]:
+        return maker.make(path, jobs[path])
+
     writing.touch()
     try:
-        done = _make_posts(planned, stale, jobs, maker, store, syncer)
+        done = _make_posts(planned, stale, jobs, maker, store, syncer, make)
         rest = [item for item in planned if item.path not in done]
         for piece in _slices(rest, stale, jobs):
             maker.make_in_parallel([(i.path, jobs[i.path]) for i in piece if i.path in stale])
-            syncer.sync(piece)
+            syncer.sync(piece, make)
         published_files = syncer.finish()
         store.keep_only(set(maker.context.keys.values()))
     except BaseException:
@@ -442,13 +447,14 @@ def _make_posts(
     maker: Maker,
     store: EntryStore,
     syncer: OutputSync,
+    make: Make,
 ) -> set[str]:
     """Render each post that needs it exactly once, in slices on every core: stage its own
     files and store its feed entries, so that feed documents only assemble bytes.
 
     Return the paths this staged (or found unchanged).
     """
-    from wcitfeed.plan import POST_KINDS
+    from wcitfeed.plan import POST_KINDS, PostWork
 
     own: dict[Path, list[Planned]] = {}
     posts: dict[Path, Post] = {}
@@ -459,7 +465,7 @@ def _make_posts(
             posts[job.post.source] = job.post
     known = store.known()
     work = [
-        (post, [(i.path, jobs[i.path].kind) for i in own[source] if i.path in stale])
+        PostWork(post, {i.path: jobs[i.path] for i in own[source] if i.path in stale})
         for source, post in posts.items()
         if maker.context.keys[source] not in known or any(i.path in stale for i in own[source])
     ]
@@ -470,8 +476,8 @@ def _make_posts(
         store.put([row for result in made for row in result.entries])
         for result in made:
             maker.ready.update(result.files)
-        items = [item for post, _ in piece for item in own[post.source]]
-        syncer.sync(items)
+        items = [item for each in piece for item in own[each.post.source]]
+        syncer.sync(items, make)
         done.update(item.path for item in items)
     return done
 

@@ -14,7 +14,6 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
 from pathlib import Path
 from typing import Literal
 
@@ -58,7 +57,7 @@ JobKind = Literal[
 ]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Job:
     """How to make one output file: its kind and what that kind is made from."""
 
@@ -68,6 +67,8 @@ class Job:
     listing: pages.Listing | None = None
     data: bytes = b""
     source: str = ""
+    # A post's page links to the posts published just before and after it.
+    around: pages.Neighbours = dataclasses.field(default_factory=pages.Neighbours)
 
     @property
     def live_feed(self) -> bool:
@@ -85,8 +86,6 @@ class Context:
     sections: tuple[pages.Section, ...]
     # Each feed's links by its prefix ("" for the site), for the pages that offer them.
     links_by_prefix: dict[str, tuple[FeedLink, ...]]
-    # Each post's newer and older neighbours, by source, for its page's links.
-    neighbours: dict[Path, pages.Neighbours]
     # Each post's key (its digest) by source, and where the entries of this build are kept.
     keys: dict[Path, str] = dataclasses.field(default_factory=dict)
     entries: Path | None = None
@@ -94,7 +93,15 @@ class Context:
     links: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
+class PostWork:
+    """A post to render once, and the files of its own this build makes, by path."""
+
+    post: Post
+    files: dict[str, Job]
+
+
+@dataclass(frozen=True, slots=True)
 class PostMade:
     """What rendering one post once gives: its own files and its feed entries."""
 
@@ -204,9 +211,11 @@ class Maker:
             self._css = mail.email_css(self.context.site, self.templates)
         return self._css
 
-    def render_post_outputs(self, post: Post, paths: Sequence[tuple[str, JobKind]]) -> PostMade:
-        """Render a post once: make its own files (``paths``: path, kind) and its entries."""
-        files = {path: self.make_bytes(path, Job(kind, post)) for path, kind in paths}
+    def render_post_outputs(self, work: PostWork) -> PostMade:
+        """Render a post once: make the files of its own that ``work`` names, and its
+        entries."""
+        post = work.post
+        files = {path: self.make_bytes(path, job) for path, job in work.files.items()}
         key = self.context.keys[post.source]
         entries = [(key, fmt, self.entry(post, fmt)) for fmt in self.context.site.formats]
         # Fragments and summaries serve other pages later: kept with the entries.
@@ -221,13 +230,11 @@ class Maker:
             self.entries.pop((post.source, fmt), None)
         return PostMade(files, entries)
 
-    def render_posts(
-        self, work: Sequence[tuple[Post, list[tuple[str, JobKind]]]]
-    ) -> list[PostMade]:
+    def render_posts(self, work: Sequence[PostWork]) -> list[PostMade]:
         """Render each post once, on every core when there are many."""
         cores = os.cpu_count() or 1
         if len(work) < PARALLEL_POSTS or cores < 2:
-            return [self.render_post_outputs(post, paths) for post, paths in work]
+            return [self.render_post_outputs(item) for item in work]
         chunks = [list(work[i :: cores * 2]) for i in range(cores * 2)]
         made: list[PostMade] = []
         for results, warnings in self._pool().map(_worker_posts, chunks):
@@ -276,8 +283,7 @@ class Maker:
             return Path(job.source).read_bytes()
         assert job.post is not None
         if job.kind == "page":
-            around = self.context.neighbours.get(job.post.source, pages.Neighbours())
-            return self.pages.post_page(self.rendered(job.post), around)
+            return self.pages.post_page(self.rendered(job.post), job.around)
         fragment = self.fragment(job.post)
         if job.kind == "fragment":
             return fragment.encode("utf-8")
@@ -363,7 +369,6 @@ def plan_outputs(
         site_links,
         sections,
         links_by_prefix=links_by_prefix,
-        neighbours=around,
         keys={p.source: digests[p.source] for p in posts},
         entries=entries,
         links=ref_urls,
@@ -393,7 +398,9 @@ def plan_outputs(
             jobs.append((fragment, key("fragment", own), Job("fragment", post)))
         if site.email_fragments:
             jobs.append((f"email/{post.slug}.html", key("email", own), Job("email", post)))
-        jobs.append((page, key("page", own, links_digest, around[post.source]), Job("page", post)))
+        neighbours = around[post.source]
+        page_job = Job("page", post, around=neighbours)
+        jobs.append((page, key("page", own, links_digest, neighbours), page_job))
     index_key = key(
         "index",
         links_digest,
@@ -436,7 +443,7 @@ def plan_outputs(
     for redirect in moved:
         data = maker.pages.redirect(redirect.target, redirect.title)
         jobs.append((redirect.file, key(redirect.file, data), Job("constant", data=data)))
-    planned = [Planned(path, k, partial(maker.make, path, job)) for path, k, job in jobs]
+    planned = [Planned(path, k) for path, k, _ in jobs]
     return planned, {path: job for path, _, job in jobs}, maker
 
 
@@ -481,10 +488,8 @@ def _worker_make(
     return results, maker.warnings
 
 
-def _worker_posts(
-    work: list[tuple[Post, list[tuple[str, JobKind]]]],
-) -> tuple[list[PostMade], list[WcitfeedError]]:
+def _worker_posts(work: list[PostWork]) -> tuple[list[PostMade], list[WcitfeedError]]:
     maker = _WORKER["maker"]
     maker.warnings = []
-    made = [maker.render_post_outputs(post, paths) for post, paths in work]
+    made = [maker.render_post_outputs(item) for item in work]
     return made, maker.warnings

@@ -14,7 +14,7 @@ from wcitfeed.errors import ContentError, WcitfeedError
 from wcitfeed.model import Post, Site, page_file, post_path
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Redirect:
     """One redirect page: the file it is written to, and the URL and title of the post it
     sends readers to."""

@@ -14,7 +14,7 @@ from wcitfeed.model import Site
 POST_SUFFIXES = (".md", ".markdown")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Source:
     """A file below the content folder as the file system describes it, unread."""
 
