@@ -19,6 +19,7 @@ import click
 from wcitfeed import __version__, api
 from wcitfeed.errors import EnvironmentProblem, Problems, Refused, WcitfeedError
 from wcitfeed.pipeline import BuildResult, Locked, Options, Paths, build
+from wcitfeed.workers import return_large_buffers
 
 if TYPE_CHECKING:
     from email.message import EmailMessage
@@ -102,6 +103,7 @@ def main() -> None:
     Example:
       wcitfeed build            # content/ + templates/ -> output/
     """
+    return_large_buffers()
 
 
 @main.command("init", context_settings=CONTEXT)

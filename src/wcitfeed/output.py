@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import hashlib
 import json
 import os
@@ -13,6 +12,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Literal
+
+from wcitfeed import libc
 
 MANIFEST = ".wcitfeed-manifest.json"
 _TMP_PREFIX = ".wcitfeed-tmp-"
@@ -90,8 +91,9 @@ class OutputSync:
         self.done = 0
         self.written: list[str] = []
         self.unchanged: list[str] = []
+        # Every planned file's key, size and mtime; a written file's size and mtime are
+        # filled in once it is published.
         self.state: OutputState = {}
-        self.keys: dict[str, str] = {}
         self.batch = _Batch(root)
 
     def sync(self, planned: Iterable[Planned], make: Make) -> None:
@@ -99,7 +101,7 @@ class OutputSync:
         # Strings, not Paths, for the files that did not change: an edit checks them all.
         base = os.fspath(self.root) + os.sep
         for item in planned:
-            self.keys[item.path] = item.key
+            self.state[item.path] = (item.key, 0, 0)
             before = self.previous.get(item.path)
             info = _stat(base + item.path) if before is not None else None
             if before is not None and info is not None and before == (item.key, *info):
@@ -144,8 +146,8 @@ class OutputSync:
         for rel in self.written:
             info = _stat(self.root / rel)
             assert info is not None
-            self.state[rel] = (self.keys[rel], *info)
-        removed = _remove_unlisted(self.root, set(self.keys))
+            self.state[rel] = (self.state[rel][0], *info)
+        removed = _remove_unlisted(self.root, set(self.state))
         remove_staging(self.root)
         report = WriteReport(tuple(self.written), tuple(self.unchanged), tuple(removed))
         return report, self.state
@@ -296,23 +298,10 @@ def _sync_file_system(folder: Path) -> None:
     """Flush the file system that holds ``folder`` (not every file system on the host)."""
     fd = os.open(folder, os.O_RDONLY)
     try:
-        if _LIBC is None or _LIBC.syncfs(fd) != 0:
+        if not libc.syncfs(fd):
             os.sync()
     finally:
         os.close(fd)
-
-
-def _load_libc() -> ctypes.CDLL | None:
-    # syncfs(2) is Linux's; Python's os module has no wrapper for it.
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.syncfs  # noqa: B018 - raises AttributeError where there is none
-    except (OSError, AttributeError):
-        return None
-    return libc
-
-
-_LIBC = _load_libc()
 
 
 def digest_stats(rows: Iterable[tuple[str, int, int]]) -> str:

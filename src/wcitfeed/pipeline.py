@@ -381,9 +381,12 @@ def _publish(
     try:
         done = _make_posts(planned, stale, jobs, maker, store, syncer, make)
         rest = [item for item in planned if item.path not in done]
+        del done  # 2 MiB at 35,000 files, not needed while the documents are made
         for piece in _slices(rest, stale, jobs):
             maker.make_in_parallel([(i.path, jobs[i.path]) for i in piece if i.path in stale])
             syncer.sync(piece, make)
+        # Everything is made: the workers end before publishing, not beside it.
+        maker.close()
         published_files = syncer.finish()
         store.keep_only(set(maker.context.keys.values()))
     except BaseException:

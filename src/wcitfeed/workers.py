@@ -1,8 +1,8 @@
-"""Worker processes on every core, and how the build's processes collect garbage.
+"""Worker processes on every core, and how the build's processes manage their memory.
 
 Both pools of a build (reading posts, making files) start their workers here, so each
-worker collects garbage as rarely as the build itself and ends when the build that started
-it is gone.
+worker collects garbage as rarely as the build itself, returns large buffers as the
+command line does, and ends when the build that started it is gone.
 """
 
 from __future__ import annotations
@@ -15,11 +15,28 @@ import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from wcitfeed import libc
+
 if TYPE_CHECKING:
     from concurrent.futures import ProcessPoolExecutor
 
 # A first threshold of 200,000 allocations, as mypy uses for the same reason.
 COLLECTION_THRESHOLDS = (200_000, 30, 30)
+# Buffers this large or larger get memory of their own from the C allocator (glibc's first
+# threshold, kept): the feed documents and pages workers hand over are of this size.
+LARGE_BUFFER = 128 * 1024
+
+
+def return_large_buffers() -> None:
+    """Give a large buffer's memory back as soon as it is freed, in this process.
+
+    A build passes hundreds of documents of a few hundred KB each from the workers to the
+    main process. With glibc's moving threshold they soon come from the heap, which keeps
+    their pages: at 10,000 posts the main process peaked 6 MiB higher. The command line
+    and the workers call this; a program that imports wcitfeed keeps its own allocator's
+    settings.
+    """
+    libc.map_large_buffers(LARGE_BUFFER)
 
 
 @contextlib.contextmanager
@@ -62,6 +79,7 @@ def _start_worker(
     parent: int, initializer: Callable[..., None] | None, initargs: tuple[Any, ...]
 ) -> None:
     gc.set_threshold(*COLLECTION_THRESHOLDS)
+    return_large_buffers()
     threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
     if initializer is not None:
         initializer(*initargs)
