@@ -68,7 +68,7 @@ class Job:
     data: bytes = b""
     source: str = ""
     # A post's page links to the posts published just before and after it.
-    around: pages.Neighbours = dataclasses.field(default_factory=pages.Neighbours)
+    around: pages.Neighbours | None = None
 
     @property
     def live_feed(self) -> bool:
@@ -283,7 +283,8 @@ class Maker:
             return Path(job.source).read_bytes()
         assert job.post is not None
         if job.kind == "page":
-            return self.pages.post_page(self.rendered(job.post), job.around)
+            around = job.around or pages.Neighbours()
+            return self.pages.post_page(self.rendered(job.post), around)
         fragment = self.fragment(job.post)
         if job.kind == "fragment":
             return fragment.encode("utf-8")
