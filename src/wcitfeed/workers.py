@@ -23,7 +23,8 @@ if TYPE_CHECKING:
 # A first threshold of 200,000 allocations, as mypy uses for the same reason.
 COLLECTION_THRESHOLDS = (200_000, 30, 30)
 # Buffers this large or larger get memory of their own from the C allocator (glibc's first
-# threshold, kept): the feed documents and pages workers hand over are of this size.
+# threshold, kept): the feed documents workers hand over (a few hundred KB each) are; post
+# pages (about 11 KB) are not.
 LARGE_BUFFER = 128 * 1024
 
 
@@ -32,7 +33,7 @@ def return_large_buffers() -> None:
 
     A build passes hundreds of documents of a few hundred KB each from the workers to the
     main process. With glibc's moving threshold they soon come from the heap, which keeps
-    their pages: at 10,000 posts the main process peaked 6 MiB higher. The command line
+    their pages: at 10,000 posts the main process peaked 6 to 9 MiB higher. The command line
     and the workers call this; a program that imports wcitfeed keeps its own allocator's
     settings.
     """
