@@ -468,7 +468,11 @@ def _make_posts(
             posts[job.post.source] = job.post
     known = store.known()
     work = [
-        PostWork(post, {i.path: jobs[i.path] for i in own[source] if i.path in stale})
+        PostWork(
+            post,
+            {i.path: jobs[i.path] for i in own[source] if i.path in stale},
+            stored=maker.context.keys[source] in known,
+        )
         for source, post in posts.items()
         if maker.context.keys[source] not in known or any(i.path in stale for i in own[source])
     ]

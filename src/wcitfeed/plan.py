@@ -99,6 +99,9 @@ class PostWork:
 
     post: Post
     files: dict[str, Job]
+    # Whether the entry store holds the post's entries already (from an earlier build);
+    # a post new to the store is rendered without asking it.
+    stored: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +131,8 @@ class Maker:
         self.warnings: list[WcitfeedError] = []
         self.pool: ProcessPoolExecutor | None = None
         self.reader = EntryReader(context.entries) if context.entries else None
+        # The stored entries of the document or page being made, read in one query.
+        self.batch: dict[tuple[str, str], bytes] = {}
 
     def rendered(self, post: Post) -> RenderedPost:
         """Return the post rendered, from the memo when this very post was rendered before."""
@@ -153,7 +158,18 @@ class Maker:
         key = self.context.keys.get(post.source)
         if self.reader is None or key is None:
             return None
-        return self.reader.get(key, kind)
+        found = self.batch.get((key, kind))
+        return found if found is not None else self.reader.get(key, kind)
+
+    def _read_batch(self, posts: Sequence[Post], kind: str) -> None:
+        """Read the stored ``kind`` of the posts a document or page carries in one query,
+        for ``_stored`` to find; forget the previous batch."""
+        self.batch = {}
+        if self.reader is None or not posts:
+            return
+        keys = {self.context.keys[p.source] for p in posts if p.source in self.context.keys}
+        found = self.reader.get_many(keys, kind)
+        self.batch = {(key, kind): data for key, data in found.items()}
 
     def _stored_unless_rendered(self, post: Post, kind: str) -> bytes | None:
         """Like ``_stored``, but None while the post is in the memo: this build has just
@@ -187,6 +203,11 @@ class Maker:
         stored = self._stored(post, fmt)
         if stored is not None:
             return stored
+        return self._serialised(post, fmt)
+
+    def _serialised(self, post: Post, fmt: str) -> bytes:
+        """Return a post's entry in a feed format as serialised here, once while the post
+        is in the memo."""
         item = self.rendered(post)
         cached = self.entries.get((post.source, fmt))
         if cached is None or cached[0] is not item:
@@ -215,9 +236,13 @@ class Maker:
         """Render a post once: make the files of its own that ``work`` names, and its
         entries."""
         post = work.post
+        if not work.stored:
+            # Rendered first, the post is in the memo: nothing asks the store for it.
+            self.rendered(post)
         files = {path: self.make_bytes(path, job) for path, job in work.files.items()}
         key = self.context.keys[post.source]
-        entries = [(key, fmt, self.entry(post, fmt)) for fmt in self.context.site.formats]
+        entry = self.entry if work.stored else self._serialised
+        entries = [(key, fmt, entry(post, fmt)) for fmt in self.context.site.formats]
         # Fragments and summaries serve other pages later: kept with the entries.
         entries.append((key, FRAGMENT, self.fragment(post).encode("utf-8")))
         entries.append((key, SUMMARY, self.rendered(post).summary.encode("utf-8")))
@@ -259,9 +284,11 @@ class Maker:
             return self.ready.pop(path)
         site = self.context.site
         if job.kind == "index":
+            self._read_batch([p for s in self.context.sections for p in s.posts], SUMMARY)
             return self.pages.index(self.context.sections, self.summary)
         if job.kind == "listing":
             assert job.listing is not None
+            self._read_batch(job.listing.posts, SUMMARY)
             return self.pages.listing(job.listing, self.summary)
         if job.kind == "document":
             assert job.document is not None
@@ -269,11 +296,13 @@ class Maker:
                 chunks, found = feedset.document_chunks(site, job.document, self.entry)
                 self.warnings.extend(found)
                 return chunks
+            self._read_batch(job.document.posts, job.document.fmt)
             data, found = feedset.make_document(site, job.document, self.entry)
             self.warnings.extend(found)
             return data
         if job.kind == "email_feed":
             assert job.document is not None
+            self._read_batch(job.document.posts, EMAIL_ENTRY)
             data, found = feedset.make_document(site, job.document, self.email_entry)
             self.warnings.extend(found)
             return data
