@@ -88,6 +88,29 @@ def test_a_template_cannot_run_commands(tmp_path: Path) -> None:
     assert not (tmp_path / "output").exists()
 
 
+@pytest.mark.parametrize(
+    "route",
+    [
+        "post.__class__.__init__.__globals__",
+        "site.__class__.__init__.__globals__",
+        "site.__dataclass_fields__",
+    ],
+)
+def test_a_template_cannot_reach_internals_through_wcitfeed_objects(
+    tmp_path: Path, route: str
+) -> None:
+    # The sandbox decides for wcitfeed's own objects by the attribute's name alone
+    # (render.Sandbox): every name starting with "_" stays out of reach.
+    config = make_generated_site(tmp_path, 2)
+    fragment = with_own_templates(config) / "fragment.html"
+    fragment.write_text(
+        "{{ " + route + " }}\n" + fragment.read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    result = run("build", "--config", config, "--now", "2013-01-01")
+    assert_refused(result, 1, "templates/fragment.html:1: template error: ", "unsafe")
+    assert not (tmp_path / "output").exists()
+
+
 def test_a_template_runtime_error_is_located(tmp_path: Path) -> None:
     config = make_generated_site(tmp_path, 1)
     page = with_own_templates(config) / "post.html"

@@ -239,6 +239,21 @@ def theme_files() -> list[Path]:
     return sorted(p for p in THEME.rglob("*") if p.is_file())
 
 
+class Sandbox(SandboxedEnvironment):
+    """Jinja2's sandbox, quicker with wcitfeed's own objects (posts, links, the site).
+
+    They are plain instances, never functions, types, frames or generators, so for them
+    Jinja2's check comes down to the name alone: nothing starting with "_". Deciding that
+    from the name straight away gives the same answer without the sandbox's ten type
+    tests, which pages ask for about a hundred times a post (a tenth of rendering time).
+    """
+
+    def is_safe_attribute(self, obj: object, attr: str, value: object) -> bool:
+        if type(obj).__module__.startswith("wcitfeed."):
+            return not attr.startswith("_")
+        return super().is_safe_attribute(obj, attr, value)
+
+
 def make_environment(templates_dir: Path, language: str = "en") -> jinja2.Environment:
     """Create the Jinja2 environment: sandboxed, strict about undefined names, escaping on.
 
@@ -248,7 +263,7 @@ def make_environment(templates_dir: Path, language: str = "en") -> jinja2.Enviro
     copied from somewhere can format pages, not run commands on the machine that builds
     them.
     """
-    env = SandboxedEnvironment(
+    env = Sandbox(
         extensions=["jinja2.ext.i18n"],
         loader=jinja2.ChoiceLoader(
             [jinja2.FileSystemLoader(templates_dir), jinja2.FileSystemLoader(THEME)]
