@@ -531,10 +531,33 @@ def _category(
 
 
 # Anything in a post's text that could name a local file: a word with a file extension.
-# A match can only start where a word does (the look-behind), which finds the same words
-# 1.65 times as fast as trying a match at every letter (half of loading a post before).
+# A match can only start where a word does (the look-behind).
+_NOT_WORD = frozenset("()[]<>\"'`|*")
 _WORD = r"[^\s()\[\]<>\"'`|*]"
-_REFERENCE_RE = re.compile(rf"(?<!{_WORD}){_WORD}+\.[A-Za-z0-9]{{1,8}}(?=[\s)\]\"'<>#?|,;:]|$)")
+_END = r"(?=[\s)\]\"'<>#?|,;:]|$)"
+_REFERENCE_RE = re.compile(rf"(?<!{_WORD}){_WORD}+\.[A-Za-z0-9]{{1,8}}{_END}")
+# Every such word ends in an extension: a dot, letters or digits, then the end of a word.
+# Starting with a dot, this pattern is found by a quick scan for dots, where the one above
+# is tried at every letter (a quarter of loading a post, before).
+_EXTENSION_RE = re.compile(rf"\.[A-Za-z0-9]{{1,8}}{_END}")
+
+
+def _reference_words(body: str) -> list[str]:
+    """Return what ``_REFERENCE_RE.findall(body)`` does, trying it only at the start of the
+    words that hold an extension."""
+    found: list[str] = []
+    tried = -1
+    for extension in _EXTENSION_RE.finditer(body):
+        start = extension.start()
+        while start > 0 and not (body[start - 1] in _NOT_WORD or body[start - 1].isspace()):
+            start -= 1
+        if start == tried:
+            continue  # one word, one match at most
+        tried = start
+        word = _REFERENCE_RE.match(body, start)
+        if word is not None:
+            found.append(word.group())
+    return found
 
 
 def local_references(body: str, image: str | None, path: Path, root: Path) -> tuple[str, ...]:
@@ -547,7 +570,7 @@ def local_references(body: str, image: str | None, path: Path, root: Path) -> tu
     """
     folder = path.parent.relative_to(root).as_posix()
     found: set[str] = set()
-    for word in [*_REFERENCE_RE.findall(body), *([image] if image else [])]:
+    for word in [*_reference_words(body), *([image] if image else [])]:
         if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:|^//|^#", word):
             continue
         target = word.split("#")[0].split("?")[0]
