@@ -8,6 +8,7 @@ line each key is, so every message can name it.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import tomllib
@@ -57,12 +58,13 @@ def split(text: str) -> tuple[str, str, str, int, int] | str:
             continue
         if kind == "js":
             first_end = head.index("\n") if "\n" in head else len(head)
-            rest = [m for m in boundary.finditer(head) if m.start() > first_end]
-            if not rest:
+            closing = next((m for m in boundary.finditer(head) if m.start() > first_end), None)
+            if closing is None:
                 break
-            opening_end, closing = first_end, rest[0]
+            opening_end = first_end
         else:
-            found = list(boundary.finditer(head))
+            # The opening and closing lines only: the body may be long.
+            found = list(itertools.islice(boundary.finditer(head), 2))
             if not found or found[0].start() != 0:
                 continue
             if len(found) < 2:
