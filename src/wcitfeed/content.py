@@ -531,9 +531,10 @@ def _category(
 
 
 # Anything in a post's text that could name a local file: a word with a file extension.
-# A match can only start where a word does (the look-behind).
-_NOT_WORD = frozenset("()[]<>\"'`|*")
-_WORD = r"[^\s()\[\]<>\"'`|*]"
+# A match can only start where a word does (the look-behind). A word is a run of anything
+# but white space and these:
+_NOT_WORD = "()[]<>\"'`|*"
+_WORD = rf"[^\s{re.escape(_NOT_WORD)}]"
 _END = r"(?=[\s)\]\"'<>#?|,;:]|$)"
 _REFERENCE_RE = re.compile(rf"(?<!{_WORD}){_WORD}+\.[A-Za-z0-9]{{1,8}}{_END}")
 # Every such word ends in an extension: a dot, letters or digits, then the end of a word.

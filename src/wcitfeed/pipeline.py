@@ -467,15 +467,14 @@ def _make_posts(
             own.setdefault(job.post.source, []).append(item)
             posts[job.post.source] = job.post
     known = store.known()
-    work = [
-        PostWork(
-            post,
-            {i.path: jobs[i.path] for i in own[source] if i.path in stale},
-            stored=maker.context.keys[source] in known,
-        )
-        for source, post in posts.items()
-        if maker.context.keys[source] not in known or any(i.path in stale for i in own[source])
-    ]
+    work: list[PostWork] = []
+    for source, post in posts.items():
+        # A post is rendered when its entries are not stored yet or a file of its own is
+        # stale.
+        stored = maker.context.keys[source] in known
+        files = {i.path: jobs[i.path] for i in own[source] if i.path in stale}
+        if files or not stored:
+            work.append(PostWork(post, files, stored))
     done: set[str] = set()
     for start in range(0, len(work), SLICE_POSTS):
         piece = work[start : start + SLICE_POSTS]
