@@ -19,7 +19,7 @@ from typing import Literal
 
 import jinja2
 
-from wcitfeed import feedset, i18n, mail, pages, redirects, render, sources
+from wcitfeed import feedset, i18n, keys, mail, pages, redirects, render, sources
 from wcitfeed.cache import EntryReader
 from wcitfeed.content import read_body
 from wcitfeed.errors import WcitfeedError
@@ -371,27 +371,12 @@ def plan_outputs(
     sections = tuple(pages.sections(site, groups, ordered, site.page_size))
     all_label = i18n.translations(site.language).gettext("All updates")
     listings = pages.listings(groups, ordered, site.page_size, all_label)
-    around = pages.neighbours(site, ordered)
+    neighbours = pages.neighbours(site, ordered)
 
-    # Each post's digest once: keys of documents that carry 50 posts hash 50 short digests
-    # rather than 50 full reprs.
+    # Each post's key once: keys of documents that carry 50 posts hash 50 short digests.
     sizes = {a.rel: a.size for a in assets}
     ref_urls, link_warnings = sources.resolve_links(site, posts)
-    # A post's outputs are made of its front matter and text, of the size of each local
-    # file it may show (an enclosure's length) and of the URL of each post it links to by
-    # file: all of it goes into its digest.
-    digests = {
-        p.source: hashlib.sha256(
-            repr(
-                (
-                    p,
-                    [(rel, sizes.get(rel)) for rel in p.assets],
-                    [ref_urls[r.query] for r in p.refs],
-                )
-            ).encode()
-        ).hexdigest()
-        for p in posts
-    }
+    digests = {p.source: keys.post_key(p, sizes, ref_urls) for p in posts}
     links_digest = hashlib.sha256(repr(site_links).encode()).hexdigest()
     context = Context(
         site,
@@ -399,27 +384,21 @@ def plan_outputs(
         site_links,
         sections,
         links_by_prefix=links_by_prefix,
-        keys={p.source: digests[p.source] for p in posts},
+        keys=digests,
         entries=entries,
         links=ref_urls,
     )
     maker = Maker(context, bodies)
     maker.warnings.extend(link_warnings)
+    key = keys.FileKeys(stamp).of
 
-    def key(*parts: object) -> str:
-        digest = hashlib.sha256(stamp.encode())
-        for part in parts:
-            digest.update(repr(part).encode())
-        return digest.hexdigest()
-
-    def keys_of(chosen: Iterable[Post]) -> list[str]:
-        return [digests[p.source] for p in chosen]
+    def keys_of(chosen: Iterable[Post]) -> str:
+        return "".join([digests[p.source] for p in chosen])
 
     jobs: list[tuple[str, str, Job]] = []
     for asset in assets:
-        jobs.append(
-            (asset.rel, key("asset", asset.mtime_ns, asset.size), Job("asset", source=asset.file))
-        )
+        asset_key = key("asset", str(asset.mtime_ns), str(asset.size))
+        jobs.append((asset.rel, asset_key, Job("asset", source=asset.file)))
     for post in posts:
         own = digests[post.source]
         page = page_file(post_path(post))
@@ -428,51 +407,61 @@ def plan_outputs(
             jobs.append((fragment, key("fragment", own), Job("fragment", post)))
         if site.email_fragments:
             jobs.append((f"email/{post.slug}.html", key("email", own), Job("email", post)))
-        neighbours = around[post.source]
-        page_job = Job("page", post, around=neighbours)
-        jobs.append((page, key("page", own, links_digest, neighbours), page_job))
-    index_key = key(
-        "index",
-        links_digest,
-        [(s.key, s.label, s.url, s.total, keys_of(s.posts)) for s in sections],
-    )
+        around = neighbours[post.source]
+        newer, older = around.newer, around.older
+        page_key = key(
+            "page",
+            own,
+            links_digest,
+            *((newer.title, newer.url) if newer else (None, None)),
+            *((older.title, older.url) if older else (None, None)),
+        )
+        jobs.append((page, page_key, Job("page", post, around=around)))
+    shown = [(s.key, s.label, s.url, s.total) for s in sections]
+    index_key = key("index", links_digest, repr(shown), *(keys_of(s.posts) for s in sections))
     jobs.append(("index.html", index_key, Job("index")))
     for listing in listings:
         feed_links = context.links_by_prefix.get(listing.feed_prefix, ())
         bare = dataclasses.replace(listing, posts=())
-        listing_key = key("listing", bare, links_digest, feed_links, keys_of(listing.posts))
+        listing_key = key(
+            "listing", repr(bare), links_digest, repr(feed_links), keys_of(listing.posts)
+        )
         jobs.append((listing.path, listing_key, Job("listing", listing=listing)))
     for path, data in _constant_pages(maker.pages, links, ordered, listings).items():
-        jobs.append((path, key(path, data), Job("constant", data=data)))
+        jobs.append((path, key(path, hashlib.sha256(data).hexdigest()), Job("constant", data=data)))
+
+    def document(plan: feedset.DocPlan) -> tuple[str, str, Job]:
+        # A document is made of its shape (a DocPlan's repr names every field but its
+        # posts) and of its posts' keys.
+        shape = dataclasses.replace(plan, posts=())
+        return (
+            plan.path,
+            key("document", repr(shape), keys_of(plan.posts)),
+            Job("document", document=plan),
+        )
+
     for feed in feeds:
-        for plan in feedset.plan_documents(site, feed):
-            shape = dataclasses.replace(plan, posts=())
-            jobs.append(
-                (plan.path, key(shape, keys_of(plan.posts)), Job("document", document=plan))
-            )
+        jobs.extend(document(plan) for plan in feedset.plan_documents(site, feed))
     if site.from_tool:
         tool = sources.TOOLS[site.from_tool]
         ours = {path for path, _, _ in jobs}
         for plan in feedset.old_tool_plans(
             site, ordered, tool.feed_format, tool.old_feed_limit(site)
         ):
-            if plan.path in ours:
-                # Zola's atom.xml is wcitfeed's own: the same entries under the same ids.
-                continue
-            shape = dataclasses.replace(plan, posts=())
-            jobs.append(
-                (plan.path, key(shape, keys_of(plan.posts)), Job("document", document=plan))
-            )
+            # Zola's atom.xml is wcitfeed's own: the same entries under the same ids.
+            if plan.path not in ours:
+                jobs.append(document(plan))
     if site.email_feed:
         email = feedset.email_plan(site, ordered)
         bare_email = dataclasses.replace(email, posts=())
-        email_key = key("email_feed", bare_email, keys_of(email.posts))
+        email_key = key("email_feed", repr(bare_email), keys_of(email.posts))
         jobs.append((email.path, email_key, Job("email_feed", document=email)))
     moved, found = redirects.plan_redirects(site, ordered, earlier or {}, (j[0] for j in jobs))
     maker.warnings.extend(found)
     for redirect in moved:
         data = maker.pages.redirect(redirect.target, redirect.title)
-        jobs.append((redirect.file, key(redirect.file, data), Job("constant", data=data)))
+        redirect_key = key(redirect.file, hashlib.sha256(data).hexdigest())
+        jobs.append((redirect.file, redirect_key, Job("constant", data=data)))
     planned = [Planned(path, k) for path, k, _ in jobs]
     return planned, {path: job for path, _, job in jobs}, maker
 
