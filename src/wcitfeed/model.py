@@ -119,7 +119,8 @@ class Ref:
 @dataclass(frozen=True, slots=True)
 class Post:
     """One update's checked front matter. The Markdown body travels separately (it is
-    large, and an unchanged post's body is read only when something must be rendered)."""
+    large, and an unchanged post's body is read only when something must be rendered).
+    Every field goes into the post's key (``keys.post_key``)."""
 
     source: Path
     id: str
