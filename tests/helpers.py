@@ -21,6 +21,38 @@ SHARED = REPO.parent / "shared"
 NEWSBOAT = shutil.which("newsboat") or "/usr/bin/newsboat"
 
 
+def full_post() -> Any:
+    """A post with every field set, each with a default set to something else: a field a
+    test forgets to read cannot pass unnoticed."""
+    from wcitfeed.model import Author, Post, Ref
+
+    when = datetime(2012, 12, 7, 19, tzinfo=UTC)
+    return Post(
+        source=Path("/site/content/_posts/2012-12-07-a.md"),
+        id="https://t.example.org/2012/12/07/a",
+        title="A",
+        slug="a",
+        date=when,
+        updated=when,
+        category="news",
+        tags=("one", "two"),
+        summary="S",
+        authors=(Author("N", "n@example.org", "https://n.example.org/"),),
+        draft=True,
+        minor=True,
+        image="a.png",
+        digest="0" * 64,
+        assets=("_posts/a.png",),
+        timed=False,
+        arrived=when,
+        path="2012/12/07/a.html",
+        aliases=("old/a/",),
+        derived_id=True,
+        refs=(Ref("2012-12-01-b", 3),),
+        old_feeds=("feed.xml",),
+    )
+
+
 # Test sites build every format; the default (Atom and RSS) has tests of its own.
 ALL_FORMATS = 'formats = ["atom", "rss", "json"]\n'
 

@@ -15,7 +15,7 @@ import feedparser
 import filelock
 from click.testing import Result
 
-from tests.helpers import THEME, make_generated_site
+from tests.helpers import THEME, full_post, make_generated_site
 
 WCITFEED = [sys.executable, "-m", "wcitfeed"]
 
@@ -252,36 +252,11 @@ def test_the_cache_keeps_every_field_of_a_post() -> None:
     """A post read back from the cache equals the one written, field by field: a field
     the cache forgot would change a post between a cold build and the next one."""
     from dataclasses import MISSING, fields
-    from datetime import UTC, datetime
 
     from wcitfeed.cache import post_from_json, post_to_json
-    from wcitfeed.model import Author, Post, Ref
+    from wcitfeed.model import Post
 
-    when = datetime(2012, 12, 7, 19, tzinfo=UTC)
-    post = Post(
-        source=Path("/site/content/_posts/2012-12-07-a.md"),
-        id="https://t.example.org/2012/12/07/a",
-        title="A",
-        slug="a",
-        date=when,
-        updated=when,
-        category="news",
-        tags=("one", "two"),
-        summary="S",
-        authors=(Author("N", "n@example.org", "https://n.example.org/"),),
-        draft=True,
-        minor=True,
-        image="a.png",
-        digest="0" * 64,
-        assets=("_posts/a.png",),
-        timed=False,
-        arrived=when,
-        path="2012/12/07/a.html",
-        aliases=("old/a/",),
-        derived_id=True,
-        refs=(Ref("2012-12-01-b", 3),),
-        old_feeds=("feed.xml",),
-    )
+    post = full_post()
     # Every field with a default differs from it here, so none can pass unread.
     for item in fields(Post):
         assert item.default is MISSING or getattr(post, item.name) != item.default, item.name

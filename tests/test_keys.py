@@ -3,41 +3,24 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.helpers import full_post
 from wcitfeed.keys import FileKeys, post_key
-from wcitfeed.model import Author, Post, Ref
+from wcitfeed.model import Author, Post
 
-WHEN = datetime(2012, 12, 3, 9, 0, tzinfo=UTC)
-POST = Post(
-    source=Path("/site/content/periodic/a.md"),
-    id="urn:uuid:1",
-    title="Day one",
-    slug="day-one",
-    date=WHEN,
-    updated=None,
-    category="periodic",
-    tags=("itu",),
-    summary=None,
-    authors=(Author("ISOC"),),
-    draft=False,
-    minor=False,
-    image=None,
-    digest="0" * 64,
-    assets=("periodic/a.png",),
-    refs=(Ref("b", 3),),
-)
-SIZES = {"periodic/a.png": 100}
-URLS = {"b": "https://example.org/posts/b/"}
+POST: Post = full_post()
+SIZES = {"_posts/a.png": 100}
+URLS = {"2012-12-01-b": "https://example.org/posts/b/"}
 
 
 def _other(value: object) -> object:
-    """Return a different value of the same kind (or a value where there was none)."""
+    """Return a different value of the same kind (every field of POST is set)."""
     if isinstance(value, bool):
         return not value
     if isinstance(value, str):
@@ -46,29 +29,23 @@ def _other(value: object) -> object:
         return value.with_name("other.md")
     if isinstance(value, datetime):
         return value + timedelta(seconds=1)
-    if isinstance(value, tuple):
-        return value[:-1] if value else ("x",)
-    assert value is None
-    return "x"
+    assert isinstance(value, tuple) and value, value
+    return value[:-1]
 
 
 @pytest.mark.parametrize("field", [f.name for f in dataclasses.fields(Post)])
 def test_every_field_of_a_post_is_in_its_key(field: str) -> None:
     # A field left out of the key would leave an edited post's files stale for good.
-    before = getattr(POST, field)
-    changed = _other(before)
-    if isinstance(before, datetime) or (before is None and field in ("updated", "arrived")):
-        changed = WHEN + timedelta(days=1) if before is None else changed
-    post = dataclasses.replace(POST, **{field: changed})
+    post = dataclasses.replace(POST, **{field: _other(getattr(POST, field))})
     urls = {r.query: "u" for r in post.refs} | URLS
     assert post_key(post, SIZES, urls) != post_key(POST, SIZES, URLS)
 
 
 def test_an_assets_size_and_a_linked_posts_url_are_in_the_key() -> None:
     base = post_key(POST, SIZES, URLS)
-    assert post_key(POST, {"periodic/a.png": 101}, URLS) != base
+    assert post_key(POST, {"_posts/a.png": 101}, URLS) != base
     assert post_key(POST, {}, URLS) != base
-    assert post_key(POST, SIZES, {"b": "https://example.org/posts/b2/"}) != base
+    assert post_key(POST, SIZES, {"2012-12-01-b": "https://example.org/posts/b2/"}) != base
 
 
 TEXT = st.text(alphabet="a1:[-|\x00", max_size=4)
