@@ -28,6 +28,10 @@ PICTURE_POST = "\n![A map](pics/map-{n}.png)\n"
 
 operation = st.one_of(
     st.tuples(st.just("edit"), st.integers(1, 12)),
+    # Front matter: a new title shows on the neighbours' pages; a new date moves the post
+    # among the others (pages, archives, neighbours).
+    st.tuples(st.just("retitle"), st.integers(1, 12)),
+    st.tuples(st.just("redate"), st.integers(1, 12)),
     st.tuples(st.just("add"), st.integers(13, 40)),
     st.tuples(st.just("delete"), st.integers(1, 12)),
     st.tuples(st.just("asset"), st.integers(1, 3)),
@@ -63,6 +67,16 @@ def apply(site: Path, kind: str, value: int, step: int) -> None:
     post = content / f"post-{value:04d}.md"
     if kind == "edit" and post.exists():
         post.write_text(post.read_text() + f"\nEdit {step}.\n")
+    elif kind == "retitle" and post.exists():
+        text = post.read_text()
+        post.write_text(
+            text.replace(f"title: Post {value}", f"title: Post {value} (step {step})", 1)
+        )
+    elif kind == "redate" and post.exists():
+        text = post.read_text()
+        date = text.split("date: ", 1)[1].split("\n", 1)[0]
+        when = datetime.fromisoformat(date) - timedelta(days=step * 3 + 1)
+        post.write_text(text.replace(f"date: {date}", f"date: {when.isoformat()}", 1))
     elif kind == "add" and not post.exists():
         when = datetime(2012, 3, 1, tzinfo=UTC) + timedelta(days=value)
         write_generated_post(content, value, when, PICTURE_POST.format(n=value % 3 + 1))
