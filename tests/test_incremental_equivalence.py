@@ -32,6 +32,8 @@ operation = st.one_of(
     # among the others (pages, archives, neighbours).
     st.tuples(st.just("retitle"), st.integers(1, 12)),
     st.tuples(st.just("redate"), st.integers(1, 12)),
+    # A moved file: a new address for the same post, the old one redirecting to it.
+    st.tuples(st.just("rename"), st.integers(1, 12)),
     st.tuples(st.just("add"), st.integers(13, 40)),
     st.tuples(st.just("delete"), st.integers(1, 12)),
     st.tuples(st.just("asset"), st.integers(1, 3)),
@@ -77,6 +79,8 @@ def apply(site: Path, kind: str, value: int, step: int) -> None:
         date = text.split("date: ", 1)[1].split("\n", 1)[0]
         when = datetime.fromisoformat(date) - timedelta(days=step * 3 + 1)
         post.write_text(text.replace(f"date: {date}", f"date: {when.isoformat()}", 1))
+    elif kind == "rename" and post.exists():
+        post.rename(content / f"post-{value:04d}-{step}.md")
     elif kind == "add" and not post.exists():
         when = datetime(2012, 3, 1, tzinfo=UTC) + timedelta(days=value)
         write_generated_post(content, value, when, PICTURE_POST.format(n=value % 3 + 1))
