@@ -33,9 +33,13 @@ def _flag(value: bool) -> str:
     return "T" if value else "F"
 
 
+def _listed(items: list[str]) -> str:
+    """Join items already laid out, after their count."""
+    return f"{len(items)}[{''.join(items)}"
+
+
 def _texts(values: Iterable[str]) -> str:
-    listed = [_text(v) for v in values]
-    return f"{len(listed)}[{''.join(listed)}"
+    return _listed([_text(v) for v in values])
 
 
 def _digest(text: str) -> str:
@@ -47,7 +51,7 @@ def post_key(post: Post, asset_sizes: Mapping[str, int], ref_urls: Mapping[str, 
     """Digest a post's front matter and text (by digest), the size of each local file it
     may show (an enclosure's length) and the URL of each post it links to by file."""
     authors = [_maybe(a.name) + _maybe(a.email) + _maybe(a.uri) for a in post.authors]
-    assets = [_text(rel) + _maybe(_size(asset_sizes.get(rel))) for rel in post.assets]
+    assets = [_text(rel) + _size(asset_sizes.get(rel)) for rel in post.assets]
     refs = [_text(r.query) + _text(str(r.line)) + _text(ref_urls[r.query]) for r in post.refs]
     return _digest(
         "".join(
@@ -61,26 +65,26 @@ def post_key(post: Post, asset_sizes: Mapping[str, int], ref_urls: Mapping[str, 
                 _maybe(post.category),
                 _texts(post.tags),
                 _maybe(post.summary),
-                f"{len(authors)}[{''.join(authors)}",
+                _listed(authors),
                 _flag(post.draft),
                 _flag(post.minor),
                 _maybe(post.image),
                 _text(post.digest),
-                f"{len(assets)}[{''.join(assets)}",
+                _listed(assets),
                 _flag(post.timed),
                 _time(post.arrived),
                 _text(post.path),
                 _texts(post.aliases),
                 _flag(post.derived_id),
-                f"{len(refs)}[{''.join(refs)}",
+                _listed(refs),
                 _texts(post.old_feeds),
             )
         )
     )
 
 
-def _size(size: int | None) -> str | None:
-    return None if size is None else str(size)
+def _size(size: int | None) -> str:
+    return "-" if size is None else _text(str(size))
 
 
 class FileKeys:

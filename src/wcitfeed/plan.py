@@ -167,8 +167,8 @@ class Maker:
         self.batch = {}
         if self.reader is None or not posts:
             return
-        keys = {self.context.keys[p.source] for p in posts if p.source in self.context.keys}
-        found = self.reader.get_many(keys, kind)
+        wanted = {self.context.keys[p.source] for p in posts if p.source in self.context.keys}
+        found = self.reader.get_many(wanted, kind)
         self.batch = {(key, kind): data for key, data in found.items()}
 
     def _stored_unless_rendered(self, post: Post, kind: str) -> bytes | None:
