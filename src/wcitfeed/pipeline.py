@@ -382,8 +382,13 @@ def _publish(
         done = _make_posts(planned, stale, jobs, maker, store, syncer, make)
         rest = [item for item in planned if item.path not in done]
         del done  # 2 MiB at 35,000 files, not needed while the documents are made
-        for piece in _slices(rest, stale, jobs):
-            maker.make_in_parallel([(i.path, jobs[i.path]) for i in piece if i.path in stale])
+        pieces = list(_slices(rest, stale, jobs))
+        pending = maker.start_making(_stale_jobs(pieces[0] if pieces else [], stale, jobs))
+        for number, piece in enumerate(pieces):
+            pending()
+            # The workers make the next slice while this one is staged.
+            following = pieces[number + 1] if number + 1 < len(pieces) else []
+            pending = maker.start_making(_stale_jobs(following, stale, jobs))
             syncer.sync(piece, make)
         # Everything is made: the workers end before publishing, not beside it.
         maker.close()
@@ -476,9 +481,12 @@ def _make_posts(
         if files or not stored:
             work.append(PostWork(post, files, stored))
     done: set[str] = set()
+    pending = maker.start_rendering(work[:SLICE_POSTS])
     for start in range(0, len(work), SLICE_POSTS):
         piece = work[start : start + SLICE_POSTS]
-        made = maker.render_posts(piece)
+        made = pending()
+        # The workers render the next slice while this one is stored and staged.
+        pending = maker.start_rendering(work[start + SLICE_POSTS : start + 2 * SLICE_POSTS])
         store.put([row for result in made for row in result.entries])
         for result in made:
             maker.ready.update(result.files)
@@ -486,6 +494,13 @@ def _make_posts(
         syncer.sync(items, make)
         done.update(item.path for item in items)
     return done
+
+
+def _stale_jobs(
+    piece: list[Planned], stale: set[str], jobs: dict[str, Job]
+) -> list[tuple[str, Job]]:
+    """The jobs of a slice's files that must be made again."""
+    return [(i.path, jobs[i.path]) for i in piece if i.path in stale]
 
 
 def _slices(

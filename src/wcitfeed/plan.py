@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -257,15 +257,28 @@ class Maker:
 
     def render_posts(self, work: Sequence[PostWork]) -> list[PostMade]:
         """Render each post once, on every core when there are many."""
+        return self.start_rendering(work)()
+
+    def start_rendering(self, work: Sequence[PostWork]) -> Callable[[], list[PostMade]]:
+        """Start rendering each post once, on every core when there are many; return the
+        call that waits for the results, so the caller may write meanwhile."""
         cores = os.cpu_count() or 1
         if len(work) < PARALLEL_POSTS or cores < 2:
-            return [self.render_post_outputs(item) for item in work]
+            made = [self.render_post_outputs(item) for item in work]
+            return lambda: made
         chunks = [list(work[i :: cores * 2]) for i in range(cores * 2)]
-        made: list[PostMade] = []
-        for results, warnings in self._pool().map(_worker_posts, chunks):
-            made.extend(results)
-            self.warnings.extend(warnings)
-        return made
+        pool = self._pool()
+        futures = [pool.submit(_worker_posts, chunk) for chunk in chunks]
+
+        def results() -> list[PostMade]:
+            made: list[PostMade] = []
+            for future in futures:
+                done, warnings = future.result()
+                made.extend(done)
+                self.warnings.extend(warnings)
+            return made
+
+        return results
 
     def _pool(self) -> ProcessPoolExecutor:
         if self.pool is None:
@@ -323,6 +336,11 @@ class Maker:
         """Make many feed documents and listing pages on every core (each post's own files
         are made when it is rendered, by ``render_posts``); the results wait in ``ready``
         for ``make``."""
+        self.start_making(jobs)()
+
+    def start_making(self, jobs: Sequence[tuple[str, Job]]) -> Callable[[], None]:
+        """Start ``make_in_parallel``'s work and return the call that waits for it, so the
+        caller may write meanwhile."""
         parallel = [
             (path, job)
             for path, job in jobs
@@ -334,13 +352,19 @@ class Maker:
         ]
         cores = os.cpu_count() or 1
         if len(parallel) < PARALLEL_THRESHOLD or cores < 2:
-            return
+            return lambda: None
         # Big feed documents first, so no worker is left with one at the end.
         parallel.sort(key=lambda pj: -len(pj[1].document.posts) if pj[1].document else 0)
-        chunks = [parallel[i :: cores * 4] for i in range(cores * 4)]
-        for results, warnings in self._pool().map(_worker_make, chunks):
-            self.ready.update(results)
-            self.warnings.extend(warnings)
+        pool = self._pool()
+        futures = [pool.submit(_worker_make, parallel[i :: cores * 4]) for i in range(cores * 4)]
+
+        def collect() -> None:
+            for future in futures:
+                results, warnings = future.result()
+                self.ready.update(results)
+                self.warnings.extend(warnings)
+
+        return collect
 
     def close(self) -> None:
         """Stop the worker processes, if any were started."""
