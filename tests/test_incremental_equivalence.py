@@ -3,6 +3,7 @@ incremental build writes exactly the bytes a cold build of the same input writes
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -183,6 +184,26 @@ def test_posts_read_on_every_core_build_the_same_site(
     for on_every_core in (False, True):
         if on_every_core:
             monkeypatch.setattr("wcitfeed.content.PARALLEL_READ", 1)
+        site = make_site(tmp_path / str(on_every_core))
+        build(site, "2012-06-01T12:00:00+00:00")
+        built[on_every_core] = snapshot(site / "output")
+    assert built[True] == built[False]
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="needs two cores to make in parallel")
+def test_slices_made_on_every_core_while_others_are_staged_build_the_same_site(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Workers render the posts, and make the feed documents and listing pages, of the next
+    slice while the main process stages this one: the site is the same as one process's."""
+    built = {}
+    for on_every_core in (False, True):
+        if on_every_core:
+            # Every slice goes to the workers, and there are many small slices.
+            monkeypatch.setattr("wcitfeed.plan.PARALLEL_POSTS", 1)
+            monkeypatch.setattr("wcitfeed.plan.PARALLEL_THRESHOLD", 1)
+            monkeypatch.setattr("wcitfeed.pipeline.SLICE_POSTS", 5)
+            monkeypatch.setattr("wcitfeed.pipeline.SLICE_DOCUMENTS", 2)
         site = make_site(tmp_path / str(on_every_core))
         build(site, "2012-06-01T12:00:00+00:00")
         built[on_every_core] = snapshot(site / "output")

@@ -362,7 +362,8 @@ def _publish(
     store: EntryStore,
 ) -> tuple[WriteReport, OutputState]:
     """Make the stale files, on every core, in slices staged as each is done (so a cold
-    build holds one slice in memory, not the site), then publish them all at once."""
+    build holds two slices in memory, not the site: the workers make the next while this
+    one is staged), then publish them all at once."""
     stale = {item.path for item in planned if cache.outputs.get(item.path, ("",))[0] != item.key}
     # A marker that outlives a killed build: only then are there temporaries to look for
     # (in the output tree, the cache folder and beside the ledger).
@@ -384,10 +385,9 @@ def _publish(
         del done  # 2 MiB at 35,000 files, not needed while the documents are made
         pieces = list(_slices(rest, stale, jobs))
         pending = maker.start_making(_stale_jobs(pieces[0] if pieces else [], stale, jobs))
-        for number, piece in enumerate(pieces):
+        for piece, following in zip(pieces, [*pieces[1:], []], strict=True):
             pending()
-            # The workers make the next slice while this one is staged.
-            following = pieces[number + 1] if number + 1 < len(pieces) else []
+            # The workers make the following slice while this one is staged.
             pending = maker.start_making(_stale_jobs(following, stale, jobs))
             syncer.sync(piece, make)
         # Everything is made: the workers end before publishing, not beside it.

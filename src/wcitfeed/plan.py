@@ -255,13 +255,10 @@ class Maker:
             self.entries.pop((post.source, fmt), None)
         return PostMade(files, entries)
 
-    def render_posts(self, work: Sequence[PostWork]) -> list[PostMade]:
-        """Render each post once, on every core when there are many."""
-        return self.start_rendering(work)()
-
     def start_rendering(self, work: Sequence[PostWork]) -> Callable[[], list[PostMade]]:
-        """Start rendering each post once, on every core when there are many; return the
-        call that waits for the results, so the caller may write meanwhile."""
+        """Start rendering each post once, on every core when there are many, and return
+        the call that waits for the results: the caller may write the last slice meanwhile.
+        """
         cores = os.cpu_count() or 1
         if len(work) < PARALLEL_POSTS or cores < 2:
             made = [self.render_post_outputs(item) for item in work]
@@ -332,15 +329,10 @@ class Maker:
             return fragment.encode("utf-8")
         return mail.email_fragment(fragment, self._email_css()).encode("utf-8")
 
-    def make_in_parallel(self, jobs: Sequence[tuple[str, Job]]) -> None:
-        """Make many feed documents and listing pages on every core (each post's own files
-        are made when it is rendered, by ``render_posts``); the results wait in ``ready``
-        for ``make``."""
-        self.start_making(jobs)()
-
     def start_making(self, jobs: Sequence[tuple[str, Job]]) -> Callable[[], None]:
-        """Start ``make_in_parallel``'s work and return the call that waits for it, so the
-        caller may write meanwhile."""
+        """Start making many feed documents and listing pages on every core (each post's
+        own files are made when it is rendered, by ``start_rendering``), and return the call
+        that waits for them: the results then wait in ``ready`` for ``make``."""
         parallel = [
             (path, job)
             for path, job in jobs
