@@ -8,7 +8,8 @@ of R repetitions and peak memory summed over each process tree (bench/treemem.py
 timed: the floor (reading every input with cat and writing wcitfeed's output files with
 cp), and wcitfeed's no-change rebuild and one-post-changed rebuild. Needs Debian's hugo
 and PyPI's pelican and markdown. --only-wcitfeed times wcitfeed alone, for 50,000 posts
-and more.
+and more. Before a cold build is timed, its last output is moved aside, not deleted: all
+set-aside folders are deleted after the last run.
 """
 
 from __future__ import annotations
@@ -89,11 +90,36 @@ def run(command: list[str], cwd: Path) -> tuple[float, int]:
     return wall, peak // 2**20
 
 
-def prepare(work: Path, posts: int) -> dict[str, Path]:
+class SetAside:
+    """Folders moved out of the way instead of deleted, and deleted all at once at the end.
+
+    On ext4 without a journal (as here), creating files soon after deleting many makes the
+    kernel search past each recently deleted inode: a cold build of 10,000 posts took 26 s
+    right after deleting the last output and 20 s when it was moved aside (RESULTS.md,
+    session 11). So no timed run follows a deletion made by this script.
+    """
+
+    def __init__(self, work: Path) -> None:
+        # A killed run's leftovers stay in the folder, deleted at this run's end.
+        self.folder = work / "set-aside"
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.count = len(list(self.folder.iterdir()))
+
+    def __call__(self, folder: Path) -> None:
+        """Move ``folder`` (on the same file system) out of the way, if it is there."""
+        if folder.exists():
+            self.count += 1
+            folder.rename(self.folder / f"{self.count}-{folder.name}")
+
+    def delete(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def prepare(work: Path, posts: int, set_aside: SetAside) -> dict[str, Path]:
     """Generate the corpus once and lay out a site for each tool from it."""
     corpus = work / "corpus"
     if not (corpus / ".done").exists() or (corpus / ".done").read_text() != str(posts):
-        shutil.rmtree(corpus, ignore_errors=True)
+        set_aside(corpus)
         generate(posts, corpus)
         (corpus / ".done").write_text(str(posts))
     sites = {}
@@ -109,14 +135,14 @@ def prepare(work: Path, posts: int) -> dict[str, Path]:
         ),
     ):
         wcit = work / name
-        shutil.rmtree(wcit, ignore_errors=True)
+        set_aside(wcit)
         wcit.mkdir(parents=True)
         (wcit / "content").symlink_to(corpus / "content")
         (wcit / "wcitfeed.toml").write_text(WCITFEED_SETTINGS.format(extra=extra))
         sites[name] = wcit
 
     hugo = work / "hugo"
-    shutil.rmtree(hugo, ignore_errors=True)
+    set_aside(hugo)
     (hugo / "layouts/_default").mkdir(parents=True)
     (hugo / "config.toml").write_text(HUGO_CONFIG)
     (hugo / "layouts/_default/single.html").write_text(HUGO_SINGLE)
@@ -125,7 +151,7 @@ def prepare(work: Path, posts: int) -> dict[str, Path]:
     sites["hugo"] = hugo
 
     pelican = work / "pelican"
-    shutil.rmtree(pelican, ignore_errors=True)
+    set_aside(pelican)
     (pelican / "content").mkdir(parents=True)
     for path in sorted((corpus / "content").rglob("*.md")):
         front, body = path.read_text(encoding="utf-8").split("---\n", 2)[1:]
@@ -151,7 +177,8 @@ def main() -> None:
         "--only-wcitfeed", action="store_true", help="time wcitfeed alone (for 50,000+ posts)"
     )
     args = parser.parse_args()
-    sites = prepare(args.out.resolve(), args.posts)
+    set_aside = SetAside(args.out.resolve())
+    sites = prepare(args.out.resolve(), args.posts, set_aside)
     wcit, hugo, pelican = sites["wcitfeed"], sites["hugo"], sites["pelican"]
     like_site = sites["wcitfeed-like"]
     wcitfeed = [sys.executable, "-m", "wcitfeed", "build", "-q"]
@@ -172,7 +199,7 @@ def main() -> None:
     def clean(site: Path, *names: str) -> Callable[[], None]:
         def reset() -> None:
             for name in names:
-                shutil.rmtree(site / name, ignore_errors=True)
+                set_aside(site / name)
 
         return reset
 
@@ -188,7 +215,7 @@ def main() -> None:
         "sh",
         "-c",
         f"find -L {wcit / 'content'} -type f -exec cat {{}} + > /dev/null && "
-        f"rm -rf {floor_out} && cp -r {wcit / 'output'} {floor_out}",
+        f"cp -r {wcit / 'output'} {floor_out}",
     ]
     # name: (command, folder, before each run)
     cases: dict[str, tuple[list[str], Path, Callable[[], None]]] = {
@@ -200,7 +227,7 @@ def main() -> None:
         ),
         "wcitfeed no change": (wcitfeed, wcit, lambda: None),
         "wcitfeed one post changed": (wcitfeed, wcit, touch_one),
-        "floor (cat inputs, cp outputs)": (floor, wcit, lambda: None),
+        "floor (cat inputs, cp outputs)": (floor, wcit, lambda: set_aside(floor_out)),
         "hugo": ([hugo_bin, "--quiet", "-d", "public"], hugo, clean(hugo, "public", "resources")),
         "pelican": (pelican_bin, pelican, clean(pelican, "output", "cache")),
     }
@@ -215,6 +242,7 @@ def main() -> None:
             wall, rss = run(command, folder)
             times[name].append(wall)
             memory[name] = max(memory[name], rss)
+    set_aside.delete()
     median = {name: statistics.median(values) for name, values in times.items()}
     lines = [
         f"### {args.posts} posts, {args.reps} repetitions, "
