@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import errno
 import gc
+import itertools
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import filelock
 
@@ -67,6 +68,10 @@ from wcitfeed.workers import few_collections
 if TYPE_CHECKING:
     from wcitfeed.content import Loaded
     from wcitfeed.plan import Job, Maker
+
+# What _one_ahead hands out: a slice of work, and what was made of it.
+Piece = TypeVar("Piece")
+Made = TypeVar("Made")
 
 LOCK_FILE = "build.lock"
 # Files made at once: a slice's bytes are held in memory until it is staged. A feed
@@ -384,11 +389,9 @@ def _publish(
         rest = [item for item in planned if item.path not in done]
         del done  # 2 MiB at 35,000 files, not needed while the documents are made
         pieces = list(_slices(rest, stale, jobs))
-        pending = maker.start_making(_stale_jobs(pieces[0] if pieces else [], stale, jobs))
-        for piece, following in zip(pieces, [*pieces[1:], []], strict=True):
-            pending()
-            # The workers make the following slice while this one is staged.
-            pending = maker.start_making(_stale_jobs(following, stale, jobs))
+        for piece, _ in _one_ahead(
+            pieces, lambda part: maker.start_making(_stale_jobs(part, stale, jobs))
+        ):
             syncer.sync(piece, make)
         # Everything is made: the workers end before publishing, not beside it.
         maker.close()
@@ -481,12 +484,8 @@ def _make_posts(
         if files or not stored:
             work.append(PostWork(post, files, stored))
     done: set[str] = set()
-    pending = maker.start_rendering(work[:SLICE_POSTS])
-    for start in range(0, len(work), SLICE_POSTS):
-        piece = work[start : start + SLICE_POSTS]
-        made = pending()
-        # The workers render the next slice while this one is stored and staged.
-        pending = maker.start_rendering(work[start + SLICE_POSTS : start + 2 * SLICE_POSTS])
+    pieces = [work[start : start + SLICE_POSTS] for start in range(0, len(work), SLICE_POSTS)]
+    for piece, made in _one_ahead(pieces, maker.start_rendering):
         store.put([row for result in made for row in result.entries])
         for result in made:
             maker.ready.update(result.files)
@@ -494,6 +493,21 @@ def _make_posts(
         syncer.sync(items, make)
         done.update(item.path for item in items)
     return done
+
+
+def _one_ahead(
+    pieces: Sequence[Piece], start: Callable[[Piece], Callable[[], Made]]
+) -> Iterator[tuple[Piece, Made]]:
+    """Yield each piece with what ``start`` made of it, the next piece already started: the
+    workers make it while the caller stores and stages this one."""
+    if not pieces:
+        return
+    pending = start(pieces[0])
+    for piece, following in itertools.pairwise(pieces):
+        made = pending()
+        pending = start(following)
+        yield piece, made
+    yield pieces[-1], pending()
 
 
 def _stale_jobs(
