@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from jinja2.sandbox import SandboxedEnvironment
 
-from tests.helpers import make_generated_site, published_state, with_own_templates
+from tests.helpers import make_generated_site, published_state, snapshot, with_own_templates
+from wcitfeed import render
 from wcitfeed.cli import main
 
 POST = (
@@ -109,6 +111,24 @@ def test_a_template_cannot_reach_internals_through_wcitfeed_objects(
     result = run("build", "--config", config, "--now", "2013-01-01")
     assert_refused(result, 1, "templates/fragment.html:1: template error: ", "unsafe")
     assert not (tmp_path / "output").exists()
+
+
+def test_only_the_bundled_theme_renders_outside_the_sandbox_and_the_same(
+    tmp_path: Path,
+) -> None:
+    # A site with no templates of its own gets the bundled theme without the sandbox's
+    # checks; a site with any template file of its own, even a copy of that very theme,
+    # gets the sandbox. Both give the same bytes.
+    bare = make_generated_site(tmp_path / "bare", 12)
+    copied = make_generated_site(tmp_path / "copied", 12)
+    own = with_own_templates(copied)
+    assert not isinstance(render.make_environment(render.THEME), SandboxedEnvironment)
+    assert isinstance(render.make_environment(own), SandboxedEnvironment)
+    for config in (bare, copied):
+        assert run("build", "--config", config, "--now", "2013-01-01").exit_code == 0
+    made = snapshot(tmp_path / "bare/output")
+    assert len(made) > 40
+    assert made == snapshot(tmp_path / "copied/output")
 
 
 def test_a_template_runtime_error_is_located(tmp_path: Path) -> None:
