@@ -7,8 +7,11 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -17,6 +20,7 @@ from hypothesis import strategies as st
 
 from tests.helpers import THEME, snapshot, write_generated_post
 from wcitfeed.cli import main
+from wcitfeed.workers import LatePool
 
 SETTINGS = """\
 title = "Equivalence"
@@ -208,3 +212,41 @@ def test_slices_made_on_every_core_while_others_are_staged_build_the_same_site(
         build(site, "2012-06-01T12:00:00+00:00")
         built[on_every_core] = snapshot(site / "output")
     assert built[True] == built[False]
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="needs two cores to start workers")
+def test_workers_started_before_planning_end_with_a_build_that_fails_in_planning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cold build starts its workers before it plans, and they wait for the plan: a build
+    that fails in planning still ends them, and ends."""
+    monkeypatch.setattr("wcitfeed.plan.PARALLEL_POSTS", 1)
+    processes: list[Any] = []
+
+    class Recorded(LatePool):
+        def close(self) -> None:
+            processes.extend(self.pool._processes.values())
+            super().close()
+
+    def failing(*args: Any) -> None:
+        time.sleep(1)  # the workers are waiting for the plan by now
+        raise RuntimeError("planning failed")
+
+    monkeypatch.setattr("wcitfeed.plan.LatePool", Recorded)
+    monkeypatch.setattr("wcitfeed.plan.plan_outputs", failing)
+    site = make_site(tmp_path)
+    outcome: list[BaseException | None] = []
+
+    def run() -> None:
+        result = CliRunner().invoke(
+            main, ["build", "-q", "--config", str(site / "wcitfeed.toml"), "--now", "2012-06-01"]
+        )
+        outcome.append(result.exception)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(60)
+    assert not thread.is_alive(), "the build hung closing workers that waited for a plan"
+    assert isinstance(outcome[0], RuntimeError)
+    assert len(processes) == (os.cpu_count() or 1)
+    assert not any(process.is_alive() for process in processes)

@@ -63,9 +63,27 @@ class Planned:
     key: str
 
 
+@dataclass(frozen=True, slots=True)
+class Staged:
+    """A file written into a cold build's staged tree by whoever made it (a worker process:
+    see ``OutputSync.tree``), so its bytes never pass through the main process."""
+
+    size: int
+
+
+def stage_in_tree(tree: str, rel: str, data: bytes) -> Staged:
+    """Write the file ``rel`` (a path below the output folder) into the staged tree
+    ``tree``."""
+    path = f"{tree}/{_checked(rel)}"
+    os.makedirs(path.rpartition("/")[0], exist_ok=True)
+    with open(path, "wb") as handle:
+        handle.write(data)
+    return Staged(len(data))
+
+
 # Makes a file's bytes from its path: all of them, or for a large file a stream of chunks
-# written as they come.
-Make = Callable[[str], bytes | Iterator[bytes]]
+# written as they come, or word that they are staged already.
+Make = Callable[[str], bytes | Iterator[bytes] | Staged]
 
 
 OutputState = dict[str, tuple[str, int, int]]
@@ -96,6 +114,12 @@ class OutputSync:
         self.state: OutputState = {}
         self.batch = _Batch(root)
 
+    def tree(self) -> str | None:
+        """Return the folder this build stages the whole output tree in (a cold build's,
+        published with one rename), for files to be written straight into it; else None
+        (each file is then staged here, by ``sync``)."""
+        return self.batch.tree()
+
     def sync(self, planned: Iterable[Planned], make: Make) -> None:
         """Make (``make(path)``) and stage the files of ``planned`` that may have changed."""
         # Strings, not Paths, for the files that did not change: an edit checks them all.
@@ -110,7 +134,10 @@ class OutputSync:
             else:
                 target = base + _checked(item.path)
                 data = make(item.path)
-                if not isinstance(data, bytes):
+                if isinstance(data, Staged):
+                    self.batch.adopt()
+                    self.written.append(item.path)
+                elif not isinstance(data, bytes):
                     self._stage_stream(item, target, data)
                 elif _same_bytes(target, data):
                     self.unchanged.append(item.path)
@@ -189,6 +216,16 @@ class _Batch:
         except OSError:  # the output folder's parent is not ours to write
             return "beside"
         return "tree" if not any(self.root.iterdir()) else "staging"
+
+    def tree(self) -> str | None:
+        """Return the staging folder when it is laid out as the whole tree, else None."""
+        if self.mode is None:
+            self.mode = self._choose_mode()
+        return os.fspath(self.staging) if self.mode == "tree" else None
+
+    def adopt(self) -> None:
+        """Count a file someone else wrote into the staged tree (see ``tree``)."""
+        self.tree_files += 1
 
     def stage(self, rel: str, data: bytes | Iterator[bytes]) -> str:
         """Stage the file ``rel`` (a path below the output folder, checked by the caller);

@@ -55,6 +55,7 @@ from wcitfeed.output import (
     OutputState,
     OutputSync,
     Planned,
+    Staged,
     WriteReport,
     digest_stats,
     remove_staging,
@@ -206,44 +207,35 @@ def _build_locked(site: Site, options: Options) -> BuildResult:
     decision = _decide(site, options, cache, sources, now)
     site = decision.site
 
-    # Rendering and feed modules are imported here, not at the top: a build with nothing to
-    # do stops before this point and never pays for importing them.
-    from wcitfeed.plan import plan_outputs
-
     if cache.warnings:
         discard_cache(site.cache_dir)
     store = EntryStore(site.cache_dir, stamp) if options.write else None
-    planned, jobs, maker = plan_outputs(
-        site,
-        stamp,
-        decision.live,
-        assets,
-        decision.loaded.bodies,
-        store.path if store else None,
-        known_feeds(decision.ledger.posts),
-        earlier_paths(decision.ledger.posts),
-    )
-    gc.freeze()  # what is loaded and planned lives until the build ends
-    if options.on_plan is not None:
-        options.on_plan(len(planned))
-    warnings = [*cache.warnings, *decision.warnings, *decision.loaded.warnings]
-    if store is None:
-        for item in planned:
-            maker.make(item.path, jobs[item.path])
-        return BuildResult(
-            site,
-            len(decision.live),
-            files=len(planned),
-            warnings=_once([*warnings, *maker.warnings]),
-            invalid=decision.loaded.invalid,
-        )
+    planned, jobs, maker = _plan(site, stamp, decision, assets, store, cold=not cache.outputs)
+    try:
+        gc.freeze()  # what is loaded and planned lives until the build ends
+        if options.on_plan is not None:
+            options.on_plan(len(planned))
+        warnings = [*cache.warnings, *decision.warnings, *decision.loaded.warnings]
+        if store is None:
+            for item in planned:
+                maker.make(item.path, jobs[item.path])
+            return BuildResult(
+                site,
+                len(decision.live),
+                files=len(planned),
+                warnings=_once([*warnings, *maker.warnings]),
+                invalid=decision.loaded.invalid,
+            )
 
-    # The ledger goes first: publication and ledger are one decision. A build killed after
-    # this point makes, next time, the very output this one would have (the ledger already
-    # holds each edit's time); a build killed before it has published nothing.
-    if site.ledger is not None and decision.ledger_changed:
-        write_if_changed(site.ledger, encode_ledger(decision.ledger))
-    report, state = _publish(site, options, cache, planned, jobs, maker, store)
+        # The ledger goes first: publication and ledger are one decision. A build killed
+        # after this point makes, next time, the very output this one would have (the
+        # ledger already holds each edit's time); a build killed before it has published
+        # nothing.
+        if site.ledger is not None and decision.ledger_changed:
+            write_if_changed(site.ledger, encode_ledger(decision.ledger))
+        report, state = _publish(site, options, cache, planned, jobs, maker, store)
+    finally:
+        maker.close()
     _persist(site, stamp, cache, decision, sources, assets, state)
     result = BuildResult(
         site,
@@ -255,6 +247,41 @@ def _build_locked(site: Site, options: Options) -> BuildResult:
     )
     _announce(site, report, jobs, result)
     return result
+
+
+def _plan(
+    site: Site,
+    stamp: str,
+    decision: Decision,
+    assets: list[Source],
+    store: EntryStore | None,
+    *,
+    cold: bool,
+) -> tuple[list[Planned], dict[str, Job], Maker]:
+    """List every output file with its key and job. A cold build renders every post: its
+    workers start first, and import the rendering modules and parse the templates while
+    this process plans."""
+    # Rendering and feed modules are imported here, not at the top: a build with nothing to
+    # do stops before this point and never pays for importing them.
+    from wcitfeed.plan import early_workers, plan_outputs
+
+    workers = early_workers(site, len(decision.live)) if store and cold else None
+    try:
+        return plan_outputs(
+            site,
+            stamp,
+            decision.live,
+            assets,
+            decision.loaded.bodies,
+            store.path if store else None,
+            known_feeds(decision.ledger.posts),
+            earlier_paths(decision.ledger.posts),
+            workers,
+        )
+    except BaseException:
+        if workers is not None:
+            workers.close()
+        raise
 
 
 def _unchanged(
@@ -380,7 +407,7 @@ def _publish(
             remove_temporaries(folder)
     syncer = OutputSync(site.output_dir, cache.outputs, options.progress)
 
-    def make(path: str) -> bytes | Iterator[bytes]:
+    def make(path: str) -> bytes | Iterator[bytes] | Staged:
         return maker.make(path, jobs[path])
 
     writing.touch()
@@ -398,6 +425,7 @@ def _publish(
         published_files = syncer.finish()
         store.keep_only(set(maker.context.keys.values()))
     except BaseException:
+        maker.close()  # no worker is writing into the staged tree while it is removed
         syncer.abort()
         raise
     finally:
@@ -483,9 +511,11 @@ def _make_posts(
         files = {i.path: jobs[i.path] for i in own[source] if i.path in stale}
         if files or not stored:
             work.append(PostWork(post, files, stored))
+    # A cold build's workers write each post's own files into the staged tree themselves.
+    tree = syncer.tree() if work else None
     done: set[str] = set()
     pieces = [work[start : start + SLICE_POSTS] for start in range(0, len(work), SLICE_POSTS)]
-    for piece, made in _one_ahead(pieces, maker.start_rendering):
+    for piece, made in _one_ahead(pieces, lambda part: maker.start_rendering(part, tree)):
         store.put([row for result in made for row in result.entries])
         for result in made:
             maker.ready.update(result.files)

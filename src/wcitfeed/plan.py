@@ -15,7 +15,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import jinja2
 
@@ -24,9 +24,12 @@ from wcitfeed.cache import EntryReader
 from wcitfeed.content import read_body
 from wcitfeed.errors import WcitfeedError
 from wcitfeed.model import FeedLink, Post, RenderedPost, Site, newest_first, page_file, post_path
-from wcitfeed.output import Planned
+from wcitfeed.output import Planned, Staged, stage_in_tree
 from wcitfeed.scan import Source
-from wcitfeed.workers import worker_pool
+from wcitfeed.workers import LatePool
+
+if TYPE_CHECKING:
+    from multiprocessing.queues import Queue
 
 # Below this many files (or posts) to make, starting worker processes costs more than it
 # saves.
@@ -106,18 +109,26 @@ class PostWork:
 
 @dataclass(frozen=True, slots=True)
 class PostMade:
-    """What rendering one post once gives: its own files and its feed entries."""
+    """What rendering one post once gives: its own files (or word that they are staged)
+    and its feed entries."""
 
-    files: dict[str, bytes]
+    files: dict[str, bytes | Staged]
     entries: list[tuple[str, str, bytes]]
 
 
 class Maker:
     """Makes output bytes from jobs, rendering each post at most once."""
 
-    def __init__(self, context: Context, bodies: dict[Path, str] | None = None) -> None:
+    def __init__(
+        self,
+        context: Context,
+        bodies: dict[Path, str] | None = None,
+        *,
+        templates: dict[str, jinja2.Template] | None = None,
+        workers: LatePool | None = None,
+    ) -> None:
         self.context = context
-        self.templates: dict[str, jinja2.Template] = render.load_templates(context.site)
+        self.templates = templates or render.load_templates(context.site)
         self.pages = pages.PageMaker(
             context.site, self.templates, context.site_links, context.links_by_prefix
         )
@@ -127,9 +138,10 @@ class Maker:
         self.fragments: dict[Path, tuple[RenderedPost, str]] = {}
         self.entries: dict[tuple[Path, str], tuple[RenderedPost, bytes]] = {}
         self._css: str | None = None
-        self.ready: dict[str, bytes] = {}
+        self.ready: dict[str, bytes | Staged] = {}
         self.warnings: list[WcitfeedError] = []
-        self.pool: ProcessPoolExecutor | None = None
+        # Worker processes, started (by ``start_workers``) or when first needed.
+        self.workers = workers
         self.reader = EntryReader(context.entries) if context.entries else None
         # The stored entries of the document or page being made, read in one query.
         self.batch: dict[tuple[str, str], bytes] = {}
@@ -232,14 +244,17 @@ class Maker:
             self._css = mail.email_css(self.context.site, self.templates)
         return self._css
 
-    def render_post_outputs(self, work: PostWork) -> PostMade:
-        """Render a post once: make the files of its own that ``work`` names, and its
-        entries."""
+    def render_post_outputs(self, work: PostWork, tree: str | None = None) -> PostMade:
+        """Render a post once: make the files of its own that ``work`` names (writing them
+        into the staged ``tree`` of a cold build, if given), and its entries."""
         post = work.post
         if not work.stored:
             # Rendered first, the post is in the memo: nothing asks the store for it.
             self.rendered(post)
-        files = {path: self.make_bytes(path, job) for path, job in work.files.items()}
+        files: dict[str, bytes | Staged] = {}
+        for path, job in work.files.items():
+            data = self.make_bytes(path, job)
+            files[path] = data if tree is None else stage_in_tree(tree, path, data)
         key = self.context.keys[post.source]
         entry = self.entry if work.stored else self._serialised
         entries = [(key, fmt, entry(post, fmt)) for fmt in self.context.site.formats]
@@ -255,17 +270,20 @@ class Maker:
             self.entries.pop((post.source, fmt), None)
         return PostMade(files, entries)
 
-    def start_rendering(self, work: Sequence[PostWork]) -> Callable[[], list[PostMade]]:
+    def start_rendering(
+        self, work: Sequence[PostWork], tree: str | None = None
+    ) -> Callable[[], list[PostMade]]:
         """Start rendering each post once, on every core when there are many, and return
         the call that waits for the results: the caller may write the last slice meanwhile.
+        Into a cold build's staged ``tree``, each process writes the files it made.
         """
         cores = os.cpu_count() or 1
         if len(work) < PARALLEL_POSTS or cores < 2:
-            made = [self.render_post_outputs(item) for item in work]
+            made = [self.render_post_outputs(item, tree) for item in work]
             return lambda: made
         chunks = [list(work[i :: cores * 2]) for i in range(cores * 2)]
         pool = self._pool()
-        futures = [pool.submit(_worker_posts, chunk) for chunk in chunks]
+        futures = [pool.submit(_worker_posts, chunk, tree) for chunk in chunks]
 
         def results() -> list[PostMade]:
             made: list[PostMade] = []
@@ -278,9 +296,9 @@ class Maker:
         return results
 
     def _pool(self) -> ProcessPoolExecutor:
-        if self.pool is None:
-            self.pool = worker_pool(_worker_init, (self.context,))
-        return self.pool
+        if self.workers is None:
+            self.workers = start_workers(self.context.site)
+        return self.workers.begin(self.context)
 
     def make_bytes(self, path: str, job: Job) -> bytes:
         """Make a file that is never streamed (a post's own file, a small document)."""
@@ -288,7 +306,7 @@ class Maker:
         assert isinstance(data, bytes), path
         return data
 
-    def make(self, path: str, job: Job) -> bytes | Iterator[bytes]:
+    def make(self, path: str, job: Job) -> bytes | Iterator[bytes] | Staged:
         """Make one file's bytes (or hand over those a worker made already)."""
         if path in self.ready:
             return self.ready.pop(path)
@@ -360,9 +378,9 @@ class Maker:
 
     def close(self) -> None:
         """Stop the worker processes, if any were started."""
-        if self.pool is not None:
-            self.pool.shutdown()
-            self.pool = None
+        if self.workers is not None:
+            self.workers.close()
+            self.workers = None
 
 
 def plan_outputs(
@@ -374,10 +392,12 @@ def plan_outputs(
     entries: Path | None = None,
     ended: Mapping[str, datetime] | None = None,
     earlier: Mapping[str, Iterable[str]] | None = None,
+    workers: LatePool | None = None,
 ) -> tuple[list[Planned], dict[str, Job], Maker]:
     """List every output file with its key and its job; make nothing yet. ``ended`` names
     the category and tag feeds that once had posts (they stay, empty); ``earlier`` the
-    addresses each post (by id) had before, which redirect to it now."""
+    addresses each post (by id) had before, which redirect to it now; ``workers``, if
+    started already, go to the maker."""
     ordered = newest_first(posts)
     groups = feedset.groups(site, ordered)
     feeds = feedset.logical_feeds(site, ordered, groups, ended)
@@ -404,7 +424,7 @@ def plan_outputs(
         entries=entries,
         links=ref_urls,
     )
-    maker = Maker(context, bodies)
+    maker = Maker(context, bodies, workers=workers)
     maker.warnings.extend(link_warnings)
     key = keys.FileKeys(stamp).of
 
@@ -510,8 +530,25 @@ def _constant_pages(
 _WORKER: dict[str, Maker] = {}
 
 
-def _worker_init(context: Context) -> None:
-    _WORKER["maker"] = Maker(context)
+def early_workers(site: Site, posts: int) -> LatePool | None:
+    """Start the workers of a build that will render ``posts`` posts now, if it will use
+    them: they get ready while the main process plans."""
+    if posts < PARALLEL_POSTS or (os.cpu_count() or 1) < 2:
+        return None
+    return start_workers(site)
+
+
+def start_workers(site: Site) -> LatePool:
+    """Start a worker process per core, to make the files of ``site``: each imports the
+    rendering modules and parses the templates now, and waits for the plan's context."""
+    return LatePool(_worker_init, (site,))
+
+
+def _worker_init(site: Site, handoff: Queue[Context | None]) -> None:
+    templates = render.load_templates(site)
+    context = handoff.get()
+    if context is not None:
+        _WORKER["maker"] = Maker(context, templates=templates)
 
 
 def _worker_make(
@@ -523,8 +560,10 @@ def _worker_make(
     return results, maker.warnings
 
 
-def _worker_posts(work: list[PostWork]) -> tuple[list[PostMade], list[WcitfeedError]]:
+def _worker_posts(
+    work: list[PostWork], tree: str | None
+) -> tuple[list[PostMade], list[WcitfeedError]]:
     maker = _WORKER["maker"]
     maker.warnings = []
-    made = [maker.render_post_outputs(item) for item in work]
+    made = [maker.render_post_outputs(item, tree) for item in work]
     return made, maker.warnings

@@ -2,7 +2,9 @@
 
 Both pools of a build (reading posts, making files) start their workers here, so each
 worker collects garbage as rarely as the build itself, returns large buffers as the
-command line does, and ends when the build that started it is gone.
+command line does, and ends when the build that started it is gone. The pool that makes
+files may start before its work is known (``LatePool``): its workers get ready while the
+main process plans.
 """
 
 from __future__ import annotations
@@ -74,6 +76,48 @@ def worker_pool(
         initializer=_start_worker,
         initargs=(os.getpid(), initializer, initargs),
     )
+
+
+class LatePool:
+    """A pool of a worker per core whose workers start now and learn what they work with
+    later.
+
+    Each worker runs ``initializer(*initargs, handoff)`` as it starts: the initializer does
+    what needs no context (importing modules, parsing templates), then waits on
+    ``handoff.get()`` for the context ``begin`` sends, or None when the pool closes first.
+    A cold build starts its workers this way before planning, so they are ready when the
+    first posts are.
+    """
+
+    def __init__(self, initializer: Callable[..., None], initargs: tuple[Any, ...]) -> None:
+        import multiprocessing
+
+        self.size = os.cpu_count() or 1
+        # A Queue, not a pipe: its own thread sends the context, so the main process never
+        # waits for a worker that is still importing, or one that failed to start.
+        self._handoff = multiprocessing.get_context("forkserver").Queue()
+        self._begun = False
+        self.pool = worker_pool(initializer, (*initargs, self._handoff))
+        # The pool starts a worker for each task that finds none idle: one task per core
+        # starts them all now, not when the first real work comes.
+        for _ in range(self.size):
+            self.pool.submit(int)
+
+    def begin(self, context: object) -> ProcessPoolExecutor:
+        """Hand every worker the context, once; return the pool to submit work to."""
+        if not self._begun:
+            self._begun = True
+            for _ in range(self.size):
+                self._handoff.put(context)
+        return self.pool
+
+    def close(self) -> None:
+        """Stop the workers (releasing any still waiting for a context)."""
+        self.begin(None)
+        self.pool.shutdown()
+        self._handoff.close()
+        # Every worker has ended: nothing is left to wait for in the queue's thread.
+        self._handoff.cancel_join_thread()
 
 
 def _start_worker(
