@@ -412,12 +412,14 @@ def _publish(
 
     writing.touch()
     try:
-        done = _make_posts(planned, stale, jobs, maker, store, syncer, make)
+        # A cold build's workers write the files they make into the staged tree themselves.
+        tree = syncer.tree() if stale else None
+        done = _make_posts(planned, stale, jobs, maker, store, syncer, make, tree)
         rest = [item for item in planned if item.path not in done]
         del done  # 2 MiB at 35,000 files, not needed while the documents are made
         pieces = list(_slices(rest, stale, jobs))
         for piece, _ in _one_ahead(
-            pieces, lambda part: maker.start_making(_stale_jobs(part, stale, jobs))
+            pieces, lambda part: maker.start_making(_stale_jobs(part, stale, jobs), tree)
         ):
             syncer.sync(piece, make)
         # Everything is made: the workers end before publishing, not beside it.
@@ -487,9 +489,11 @@ def _make_posts(
     store: EntryStore,
     syncer: OutputSync,
     make: Make,
+    tree: str | None,
 ) -> set[str]:
     """Render each post that needs it exactly once, in slices on every core: stage its own
-    files and store its feed entries, so that feed documents only assemble bytes.
+    files (written into the staged ``tree`` by whoever made them, if given) and store its
+    feed entries, so that feed documents only assemble bytes.
 
     Return the paths this staged (or found unchanged).
     """
@@ -511,8 +515,6 @@ def _make_posts(
         files = {i.path: jobs[i.path] for i in own[source] if i.path in stale}
         if files or not stored:
             work.append(PostWork(post, files, stored))
-    # A cold build's workers write each post's own files into the staged tree themselves.
-    tree = syncer.tree() if work else None
     done: set[str] = set()
     pieces = [work[start : start + SLICE_POSTS] for start in range(0, len(work), SLICE_POSTS)]
     for piece, made in _one_ahead(pieces, lambda part: maker.start_rendering(part, tree)):

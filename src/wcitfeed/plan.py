@@ -347,10 +347,13 @@ class Maker:
             return fragment.encode("utf-8")
         return mail.email_fragment(fragment, self._email_css()).encode("utf-8")
 
-    def start_making(self, jobs: Sequence[tuple[str, Job]]) -> Callable[[], None]:
+    def start_making(
+        self, jobs: Sequence[tuple[str, Job]], tree: str | None = None
+    ) -> Callable[[], None]:
         """Start making many feed documents and listing pages on every core (each post's
         own files are made when it is rendered, by ``start_rendering``), and return the call
-        that waits for them: the results then wait in ``ready`` for ``make``."""
+        that waits for them: the results then wait in ``ready`` for ``make``. Into a cold
+        build's staged ``tree``, the workers write the files they made."""
         parallel = [
             (path, job)
             for path, job in jobs
@@ -361,12 +364,16 @@ class Maker:
             )
         ]
         cores = os.cpu_count() or 1
-        if len(parallel) < PARALLEL_THRESHOLD or cores < 2:
+        # Workers already started take any number of files; starting them takes many.
+        few = len(parallel) < PARALLEL_THRESHOLD and (self.workers is None or not parallel)
+        if few or cores < 2:
             return lambda: None
         # Big feed documents first, so no worker is left with one at the end.
         parallel.sort(key=lambda pj: -len(pj[1].document.posts) if pj[1].document else 0)
         pool = self._pool()
-        futures = [pool.submit(_worker_make, parallel[i :: cores * 4]) for i in range(cores * 4)]
+        futures = [
+            pool.submit(_worker_make, parallel[i :: cores * 4], tree) for i in range(cores * 4)
+        ]
 
         def collect() -> None:
             for future in futures:
@@ -552,11 +559,14 @@ def _worker_init(site: Site, handoff: Queue[Context | None]) -> None:
 
 
 def _worker_make(
-    jobs: list[tuple[str, Job]],
-) -> tuple[dict[str, bytes], list[WcitfeedError]]:
+    jobs: list[tuple[str, Job]], tree: str | None
+) -> tuple[dict[str, bytes | Staged], list[WcitfeedError]]:
     maker = _WORKER["maker"]
     maker.warnings = []
-    results = {path: maker.make_bytes(path, job) for path, job in jobs}
+    results: dict[str, bytes | Staged] = {}
+    for path, job in jobs:
+        data = maker.make_bytes(path, job)
+        results[path] = data if tree is None else stage_in_tree(tree, path, data)
     return results, maker.warnings
 
 
