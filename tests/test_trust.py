@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -227,6 +228,8 @@ def test_a_failure_at_any_step_ends_as_an_unfailed_build(
     assert [
         p.name for p in site.rglob("*") if "wcitfeed-tmp" in p.name or "staging" in p.name
     ] == []
+    # Nor does it leave a thread flushing the disk behind it.
+    assert [t for t in threading.enumerate() if t.name == "wcitfeed-write-behind"] == []
     if not ledger_first:
         assert published_state(site) == before
     else:

@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -180,6 +181,33 @@ class OutputSync:
         return report, self.state
 
 
+class _WriteBehind:
+    """Flush the file system a build writes to every second while it writes, so that the
+    one flush that makes the build durable (before it publishes) finds little left: the
+    disk writes while the processors make the rest. Without it, a cold build of 10,000
+    posts left its 700 MB to the kernel (which starts writing only past a tenth of memory)
+    and waited for all of it at the end."""
+
+    INTERVAL = 1.0
+
+    def __init__(self, folder: Path) -> None:
+        self._fd = os.open(folder, os.O_RDONLY)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="wcitfeed-write-behind")
+        self._thread.daemon = True  # a build that dies does not wait for it
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.INTERVAL):
+            if not libc.syncfs(self._fd):
+                return  # no syncfs here: the flush at the end does it all
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        os.close(self._fd)
+
+
 class _Batch:
     """Many atomic writes with one flush to disk instead of one per file.
 
@@ -206,9 +234,11 @@ class _Batch:
         self.staged: list[tuple[str, str]] = []
         self.tree_files = 0
         self.folders: set[str] = set()
+        self.write_behind: _WriteBehind | None = None
 
     def _choose_mode(self) -> Literal["tree", "staging", "beside"]:
         self.root.mkdir(parents=True, exist_ok=True)
+        self.write_behind = _WriteBehind(self.root)
         try:
             self.staging.mkdir(exist_ok=True)
             if self.staging.stat().st_dev != self.root.stat().st_dev:
@@ -279,7 +309,13 @@ class _Batch:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(staged)
 
+    def _stop_writing_behind(self) -> None:
+        if self.write_behind is not None:
+            self.write_behind.stop()
+            self.write_behind = None
+
     def commit(self) -> None:
+        self._stop_writing_behind()
         if self.tree_files:
             _sync_file_system(self.root)
             # The whole tree at once: the empty output folder is replaced by the staged one.
@@ -300,6 +336,7 @@ class _Batch:
     def abort(self) -> None:
         """Remove what was staged: a failed build leaves the published files as they were.
         (Removing the staging folder removes a staged tree.)"""
+        self._stop_writing_behind()
         for tmp, _ in self.staged:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
