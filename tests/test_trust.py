@@ -9,12 +9,14 @@ import sqlite3
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from unittest.mock import ANY
 
 import pytest
 from click.testing import Result
 
 from tests.helpers import make_generated_site, published_state, snapshot
 from wcitfeed import cache
+from wcitfeed.output import OutputSync, Planned, remove_staging, stage_in_tree
 
 T0, T1, T2 = "2013-01-01T00:00:00+00:00", "2013-02-01T00:00:00+00:00", "2013-03-01T00:00:00+00:00"
 
@@ -293,3 +295,24 @@ def test_a_cache_from_a_first_build_killed_early_is_no_cause_for_alarm(
     assert result.exit_code == 0
     assert "Warning" not in result.output
     assert (tmp_path / "output/atom.xml").is_file()
+
+
+def test_a_killed_builds_worker_never_writes_into_the_next_builds_tree(tmp_path: Path) -> None:
+    # Workers of a cold build write into its staged tree, and end up to a second after the
+    # build that started them is killed; by then the next build may be staging its own.
+    root = tmp_path / "output"
+    killed = OutputSync(root, {})
+    old_tree = killed.tree()
+    assert old_tree is not None  # an empty output folder: the whole tree is staged
+    remove_staging(root)  # the next build starts, and clears what the killed one left
+    following = OutputSync(root, {})
+    new_tree = following.tree()
+    assert new_tree is not None
+    page = "posts/a/index.html"
+    following.sync([Planned(page, "key")], lambda rel: stage_in_tree(new_tree, rel, b"new\n"))
+    # A worker of the killed build writes its last files before it notices.
+    stage_in_tree(old_tree, page, b"old\n")
+    stage_in_tree(old_tree, "posts/b/index.html", b"old\n")
+    following.finish()
+    assert snapshot(root) == {page: b"new\n", ".wcitfeed-manifest.json": ANY}
+    killed.abort()

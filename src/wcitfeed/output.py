@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import json
 import os
+import secrets
 import shutil
 import tempfile
 import threading
@@ -214,18 +215,23 @@ class _Batch:
     Every file is written to a staging folder beside the output folder (on the same file
     system, so a rename can move it in), never inside the published tree; then one flush
     of that file system makes all their bytes durable, and only then are they published.
-    Into an empty output folder (a cold build) the staging folder is laid out as the tree
-    itself and published with one rename; otherwise each file's rename replaces its
-    target. A kill at any moment leaves each target either old or new, never partial, and
-    no temporary file among the published ones; the next build removes the staging folder
-    a killed one left. When the staging folder would be on another file system (the output
-    folder is a mount point) or cannot be made, files are staged beside their targets
-    instead, and a failing build removes them itself.
+    Into an empty output folder (a cold build) a folder of this build's own inside the
+    staging folder is laid out as the tree itself (worker processes write into it too)
+    and published with one rename; otherwise each file's rename replaces its target. The
+    tree's name is new for every build, so a worker of a killed build that writes one last
+    file before it notices never writes into the next build's tree. A kill at any moment
+    leaves each target either old or new, never partial, and no temporary file among the
+    published ones; the next build removes the staging folder a killed one left. When the
+    staging folder would be on another file system (the output folder is a mount point)
+    or cannot be made, files are staged beside their targets instead, and a failing build
+    removes them itself. The output folder itself is made only to publish: a build that
+    fails before then leaves none behind.
     """
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self.staging = staging_folder(root)
+        self.tree_folder = self.staging / f"tree-{secrets.token_hex(8)}"
         self.mode: Literal["tree", "staging", "beside"] | None = None
         # (staged file, target) of each write, as strings, and the folders made so far:
         # pathlib objects for them took three times the memory and 30 times the time (22 MiB
@@ -237,21 +243,25 @@ class _Batch:
         self.write_behind: _WriteBehind | None = None
 
     def _choose_mode(self) -> Literal["tree", "staging", "beside"]:
-        self.root.mkdir(parents=True, exist_ok=True)
-        self.write_behind = _WriteBehind(self.root)
+        self.root.parent.mkdir(parents=True, exist_ok=True)
+        there = self.root if self.root.exists() else self.root.parent
+        self.write_behind = _WriteBehind(there)
         try:
             self.staging.mkdir(exist_ok=True)
-            if self.staging.stat().st_dev != self.root.stat().st_dev:
+            if self.staging.stat().st_dev != there.stat().st_dev:
                 return "beside"  # the output folder is a mount point
         except OSError:  # the output folder's parent is not ours to write
             return "beside"
-        return "tree" if not any(self.root.iterdir()) else "staging"
+        if self.root.exists() and any(self.root.iterdir()):
+            return "staging"
+        self.tree_folder.mkdir()
+        return "tree"
 
     def tree(self) -> str | None:
-        """Return the staging folder when it is laid out as the whole tree, else None."""
+        """Return the folder laid out as the whole tree in a cold build, else None."""
         if self.mode is None:
             self.mode = self._choose_mode()
-        return os.fspath(self.staging) if self.mode == "tree" else None
+        return os.fspath(self.tree_folder) if self.mode == "tree" else None
 
     def adopt(self) -> None:
         """Count a file someone else wrote into the staged tree (see ``tree``)."""
@@ -263,7 +273,7 @@ class _Batch:
         if self.mode is None:
             self.mode = self._choose_mode()
         if self.mode == "tree":
-            path = f"{self.staging}/{rel}"
+            path = f"{self.tree_folder}/{rel}"
             self._make_folder(path.rpartition("/")[0])
             self.tree_files += 1
             with open(path, "wb") as handle:
@@ -319,9 +329,9 @@ class _Batch:
         if self.tree_files:
             _sync_file_system(self.root)
             # The whole tree at once: the empty output folder is replaced by the staged one.
-            self.staging.chmod(self.root.stat().st_mode & 0o7777)
+            self.tree_folder.chmod(self.root.stat().st_mode & 0o7777)
             self.root.rmdir()
-            self.staging.rename(self.root)
+            self.tree_folder.rename(self.root)
             _fsync_dir(self.root.parent)
             self.tree_files = 0
         elif self.staged:
