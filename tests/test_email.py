@@ -27,6 +27,7 @@ def test_hostile_post_becomes_a_safe_email_fragment(
     tmp_path: Path, run_cli: Callable[..., Result]
 ) -> None:
     config = make_site(tmp_path, {"periodic/bad.md": GOOD.replace("Body.\n", HOSTILE)})
+    config.write_text("email_fragments = true\n" + config.read_text())
     assert run_cli("build", "--config", config).exit_code == 0
     html = (tmp_path / "output/email/bad.html").read_text(encoding="utf-8")
     for dangerous in (

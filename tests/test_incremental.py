@@ -138,7 +138,6 @@ def test_one_changed_post_rewrites_only_what_shows_it(
     written = set(json.loads(result.output)["written"])
     assert written == {
         "fragments/post-0029.html",
-        "email/post-0029.html",
         "posts/post-0029/index.html",
         "index.html",
         "atom.xml",

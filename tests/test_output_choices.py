@@ -63,13 +63,13 @@ def test_a_new_site_gets_atom_and_rss_and_records_them(
     assert "tags/odd/atom.xml" in written
     assert not json_feeds(site)
     assert not any(b"feed+json" in data or b"feed.json" in data for data in written.values())
-    assert ledger(site)[""] == {"formats": ["atom", "rss"]}
+    assert ledger(site)[""] == {"formats": ["atom", "rss"], "email_fragments": False}
 
     # Asked for, JSON Feed comes, for the site, its archives and every tag.
     set_formats(site, "atom", "rss", "json")
     assert build(run_cli, site, LATER).exit_code == 0
     assert {"feed.json", "archive/1/feed.json", "tags/odd/feed.json"} <= set(json_feeds(site))
-    assert ledger(site)[""] == {"formats": ["atom", "rss", "json"]}
+    assert ledger(site)[""] == {"formats": ["atom", "rss", "json"], "email_fragments": False}
 
 
 def test_a_site_that_published_json_feed_keeps_it_once_the_default_changes(
@@ -89,11 +89,13 @@ def test_a_site_that_published_json_feed_keeps_it_once_the_default_changes(
     result = build(run_cli, site, LATER)
     assert result.exit_code == 0
     warnings = [line for line in result.output.splitlines() if line.startswith("Warning")]
-    assert len(warnings) == 1
+    # The site also wrote e-mail fragments, a default then too: it keeps them, said once.
+    assert len(warnings) == 2
     assert "keeps its published json feeds" in warnings[0]
     assert 'formats = ["atom", "rss", "json"]' in warnings[0]
+    assert "keeps writing them" in warnings[1]
     assert json_feeds(site) == published
-    assert ledger(site)[""] == {"formats": ["atom", "rss", "json"]}
+    assert ledger(site)[""] == {"formats": ["atom", "rss", "json"], "email_fragments": True}
     assert {k: v for k, v in ledger(site).items() if k} == old
     # Said once: the ledger now holds the formats.
     again = build(run_cli, site, LATER)
@@ -104,7 +106,7 @@ def test_a_site_that_published_json_feed_keeps_it_once_the_default_changes(
     set_formats(site, "atom", "rss")
     assert build(run_cli, site, LATER).exit_code == 0
     assert not json_feeds(site)
-    assert ledger(site)[""] == {"formats": ["atom", "rss"]}
+    assert ledger(site)[""] == {"formats": ["atom", "rss"], "email_fragments": True}
     # Without the line again, the site goes on with what it published last.
     without_settings = (site / "wcitfeed.toml").read_text().split("\n", 1)[1]
     (site / "wcitfeed.toml").write_text(without_settings)
@@ -152,6 +154,8 @@ def test_fragment_files_can_be_left_out_and_brought_back(
     tmp_path: Path, run_cli: Callable[..., Result]
 ) -> None:
     site = make_generated_site(tmp_path / "site", 30).parent
+    config = site / "wcitfeed.toml"
+    config.write_text("email_fragments = true\n# choices\n" + config.read_text())
     assert build(run_cli, site).exit_code == 0
     everything = snapshot(site / "output")
     assert sum(p.startswith("fragments/") for p in everything) == 30
@@ -165,7 +169,7 @@ def test_fragment_files_can_be_left_out_and_brought_back(
 
     # Without them, every other file is as it was; the manifest lists what is there.
     for settings, gone in (
-        ("fragments = false\n", ("fragments/",)),
+        ("fragments = false\nemail_fragments = true\n", ("fragments/",)),
         ("email_fragments = false\n", ("email/",)),
         ("fragments = false\nemail_fragments = false\n", ("fragments/", "email/")),
     ):
@@ -175,5 +179,60 @@ def test_fragment_files_can_be_left_out_and_brought_back(
         assert {p: b for p, b in written.items() if p != manifest} == kept
         assert not any(gone[0] in line for line in json.loads(written[manifest]))
     # Asked for again, they come back as they were, as a cold build makes them.
-    assert written_with("# choices\n") == everything
+    assert written_with("email_fragments = true\n# choices\n") == everything
     assert everything == cold_build(run_cli, site, tmp_path / "cold", LATER)
+
+
+def test_new_sites_write_no_email_fragments_and_older_ones_keep_theirs(
+    tmp_path: Path, run_cli: Callable[..., Result]
+) -> None:
+    fresh = make_generated_site(tmp_path / "fresh", 5).parent
+    result = build(run_cli, fresh)
+    assert result.exit_code == 0
+    assert "Warning" not in result.output
+    assert not [p for p in snapshot(fresh / "output") if p.startswith("email/")]
+    assert ledger(fresh)[""]["email_fragments"] is False
+
+    # A site built by a version that wrote them by default, whose ledger says nothing of
+    # them: it keeps them, and is told once.
+    older = make_generated_site(tmp_path / "older", 5, settings="email_fragments = true\n")
+    assert build(run_cli, older.parent).exit_code == 0
+    written = {p for p in snapshot(older.parent / "output") if p.startswith("email/")}
+    assert len(written) == 5
+    older.write_text(older.read_text().replace("email_fragments = true\n", ""))
+    data = ledger(older.parent)
+    del data[""]["email_fragments"]
+    (older.parent / "wcitfeed-ledger.json").write_text(json.dumps(data, indent=1) + "\n")
+    result = build(run_cli, older.parent, LATER)
+    assert result.exit_code == 0
+    warnings = [line for line in result.output.splitlines() if line.startswith("Warning")]
+    assert len(warnings) == 1
+    assert "'email_fragments' is unset" in warnings[0]
+    assert "email_fragments = true" in warnings[0]
+    assert {p for p in snapshot(older.parent / "output") if p.startswith("email/")} == written
+    assert ledger(older.parent)[""]["email_fragments"] is True
+    again = build(run_cli, older.parent, LATER)
+    assert "Warning" not in again.output
+    # Settings that stop them win, and the ledger follows.
+    older.write_text("email_fragments = false\n" + older.read_text())
+    assert build(run_cli, older.parent, LATER).exit_code == 0
+    assert not [p for p in snapshot(older.parent / "output") if p.startswith("email/")]
+    assert ledger(older.parent)[""]["email_fragments"] is False
+
+
+def test_a_damaged_email_fragments_record_is_named(
+    tmp_path: Path, run_cli: Callable[..., Result]
+) -> None:
+    site = make_generated_site(tmp_path / "site", 3).parent
+    assert build(run_cli, site).exit_code == 0
+    data = ledger(site)
+    data[""]["email_fragments"] = "yes"
+    (site / "wcitfeed-ledger.json").write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
+    before = snapshot(site)
+    result = build(run_cli, site, LATER)
+    assert result.exit_code == 1
+    message = result.output.strip()
+    assert message.count("\n") == 0
+    assert "wcitfeed-ledger.json:3:" in message
+    assert "email_fragments" in message
+    assert snapshot(site) == before

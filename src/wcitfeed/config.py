@@ -143,8 +143,9 @@ SETTINGS: dict[str, Setting] = {
     ),
     "email_fragments": Setting(
         "boolean",
-        True,
-        "Write email/<slug>.html: each post made e-mail-safe, to paste into a mail tool.",
+        False,
+        "Write email/<slug>.html: each post made e-mail-safe, to paste into a mail tool. "
+        "Unset: false, or what the site wrote.",
     ),
     "email_feed": Setting(
         "boolean",
@@ -392,6 +393,7 @@ def load_site(
         email_feed=values["email_feed"],
         fragments=values["fragments"],
         email_fragments=values["email_fragments"],
+        email_fragments_given="email_fragments" in raw,
         source=path,
     )
 

@@ -94,9 +94,11 @@ FORMATS_BEFORE_RECORD = ("atom", "rss", "json")
 
 @dataclass(frozen=True)
 class SiteRecord:
-    """What the ledger knows of the site as a whole."""
+    """What the ledger knows of the site as a whole: the feed formats it publishes, and
+    whether it writes e-mail fragments (None in a ledger from before that was recorded)."""
 
     formats: tuple[str, ...]
+    email_fragments: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,18 @@ class LedgerFile:
 
     posts: Ledger
     site: SiteRecord | None = None
+
+
+def settled_email_fragments(site: Site, ledger: LedgerFile) -> bool:
+    """Say whether a build writes e-mail fragments: as the settings say when they do; else
+    as the site did, as its ledger says (a site from before the ledger said so wrote
+    them); else the default."""
+    if site.email_fragments_given:
+        return site.email_fragments
+    recorded = ledger.site.email_fragments if ledger.site is not None else None
+    if recorded is not None:
+        return recorded
+    return bool(ledger.posts) or site.email_fragments
 
 
 def settled_formats(site: Site, ledger: LedgerFile) -> tuple[str, ...]:
@@ -179,9 +193,21 @@ def _read_site_record(
     value: object, path: Path, text: str, problems: list[WcitfeedError]
 ) -> SiteRecord | None:
     formats = value.get("formats") if isinstance(value, dict) else None
+    email = value.get("email_fragments") if isinstance(value, dict) else None
+    if isinstance(value, dict) and not isinstance(email, bool | None):
+        problems.append(
+            ContentError(
+                'of the site\'s record must be true or false (write "email_fragments": '
+                "true, or restore the ledger from version control)",
+                path=path,
+                line=json_key_line(text, "email_fragments"),
+                field="email_fragments",
+            )
+        )
+        return None
     if (
         not isinstance(value, dict)
-        or set(value) != {"formats"}
+        or not set(value) <= {"formats", "email_fragments"}
         or not isinstance(formats, list)
         or not all(item in FORMATS for item in formats)
     ):
@@ -196,7 +222,7 @@ def _read_site_record(
             )
         )
         return None
-    return SiteRecord(tuple(formats))
+    return SiteRecord(tuple(formats), email)
 
 
 def _read_record(
@@ -405,7 +431,10 @@ def encode_ledger(ledger: LedgerFile) -> bytes:
     """
     records: list[tuple[str, str]] = []
     if ledger.site is not None:
-        records.append((SITE_KEY, _json_object([("formats", _json_list(ledger.site.formats))])))
+        fields = [("formats", _json_list(ledger.site.formats))]
+        if ledger.site.email_fragments is not None:
+            fields.append(("email_fragments", json.dumps(ledger.site.email_fragments)))
+        records.append((SITE_KEY, _json_object(fields)))
     for post_id, record in ledger.posts.items():
         fields = [("digest", _quote(record.digest))]
         for key in _TIMES:

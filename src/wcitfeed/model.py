@@ -78,7 +78,7 @@ class Site:
     mail: Mail = Mail()
     email_feed: bool = False
     fragments: bool = True
-    email_fragments: bool = True
+    email_fragments: bool = False
     # The tool the site moved from (the "from" setting), and that tool's URL settings.
     from_tool: str | None = None
     permalink: str | None = None
@@ -87,6 +87,8 @@ class Site:
     variables: tuple[tuple[str, str], ...] = ()
     # False when the settings file names no formats: the ledger then settles them.
     formats_given: bool = True
+    # False when the settings file leaves email_fragments unset: the ledger settles it.
+    email_fragments_given: bool = True
 
     def category_label(self, key: str | None) -> str:
         """Return the human name of a category key (the key itself when none is set)."""

@@ -45,6 +45,7 @@ from wcitfeed.ledger import (
     latest_record,
     read_ledger,
     record_publication,
+    settled_email_fragments,
     settled_formats,
     with_arrivals,
     withdrawal,
@@ -144,12 +145,15 @@ def build(paths: Paths, options: Options) -> BuildResult:
         output_dir=paths.output,
     )
     if options.preview is not None:
+        book = read_ledger(site.ledger)
         preview = site.cache_dir / "preview"
         site = replace(
             site,
-            # The formats a build would publish: the preview reads the ledger, never writes it.
-            formats=settled_formats(site, read_ledger(site.ledger)),
+            # What a build would publish: the preview reads the ledger, never writes it.
+            formats=settled_formats(site, book),
             formats_given=True,
+            email_fragments=settled_email_fragments(site, book),
+            email_fragments_given=True,
             base_url=options.preview,
             output_dir=preview / "output",
             cache_dir=preview,
@@ -344,16 +348,17 @@ def _decide(
         _check_withdrawal(site, withdrawal(before, after))
     due = min((p.date for p in posts if not p.draft and p.date > now), default=None)
     formats = settled_formats(site, book)
-    ledger = LedgerFile(after, SiteRecord(formats)) if after else book
+    email = settled_email_fragments(site, book)
+    ledger = LedgerFile(after, SiteRecord(formats, email)) if after else book
     missing = site.ledger is not None and bool(after) and not site.ledger.exists()
     return Decision(
-        replace(site, formats=formats),
+        replace(site, formats=formats, email_fragments=email),
         loaded,
         live,
         ledger,
         due,
         ledger != book or missing,
-        _kept_formats(site, book, formats),
+        (*_kept_formats(site, book, formats), *_kept_email_fragments(site, book, email)),
     )
 
 
@@ -370,6 +375,21 @@ def _kept_formats(
             f"this site keeps its published {', '.join(kept)} feeds (its ledger says so). "
             f"Write formats = {json.dumps(list(formats))} to keep them, or formats = "
             f"{json.dumps(list(site.formats))} to stop them",
+            path=site.source,
+        ),
+    )
+
+
+def _kept_email_fragments(site: Site, book: LedgerFile, email: bool) -> tuple[WcitfeedError, ...]:
+    """Say, once, that a site keeps writing the e-mail fragments new sites no longer get."""
+    recorded = book.site.email_fragments if book.site is not None else None
+    if site.email_fragments_given or recorded is not None or email == site.email_fragments:
+        return ()
+    return (
+        ConfigError(
+            "'email_fragments' is unset, and new sites now get no email/<slug>.html; this "
+            "site keeps writing them (its ledger says it did). Write email_fragments = true "
+            "to keep them, or email_fragments = false to stop them (digests do not need them)",
             path=site.source,
         ),
     )
