@@ -236,3 +236,25 @@ def test_a_damaged_email_fragments_record_is_named(
     assert "wcitfeed-ledger.json:3:" in message
     assert "email_fragments" in message
     assert snapshot(site) == before
+
+
+def test_a_site_record_from_a_newer_version_is_named_field_by_field(
+    tmp_path: Path, run_cli: Callable[..., Result]
+) -> None:
+    site = make_generated_site(tmp_path / "site", 3).parent
+    assert build(run_cli, site).exit_code == 0
+    data = ledger(site)
+    data[""]["colour"] = "blue"
+    data[""]["formats"] = ["atom", "gopher"]
+    (site / "wcitfeed-ledger.json").write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
+    before = snapshot(site)
+    result = build(run_cli, site, LATER)
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    # Every problem at once, each on its own line with its field.
+    assert len(lines) == 2, result.output
+    colour = next(line for line in lines if "'colour'" in line)
+    assert "wcitfeed-ledger.json:3: 'colour' is not a field" in colour
+    assert "newer version" in colour
+    assert any("wcitfeed-ledger.json:2: 'formats'" in line for line in lines)
+    assert snapshot(site) == before

@@ -192,35 +192,38 @@ def read_ledger(path: Path | None) -> LedgerFile:
 def _read_site_record(
     value: object, path: Path, text: str, problems: list[WcitfeedError]
 ) -> SiteRecord | None:
-    formats = value.get("formats") if isinstance(value, dict) else None
-    email = value.get("email_fragments") if isinstance(value, dict) else None
-    if isinstance(value, dict) and not isinstance(email, bool | None):
-        problems.append(
-            ContentError(
-                'of the site\'s record must be true or false (write "email_fragments": '
-                "true, or restore the ledger from version control)",
-                path=path,
-                line=json_key_line(text, "email_fragments"),
-                field="email_fragments",
-            )
+    """Read the site's record, adding a located problem for everything wrong in it."""
+    found: list[WcitfeedError] = []
+
+    def fail(field: str, message: str, line: int | None) -> None:
+        found.append(ContentError(message, path=path, line=line, field=field))
+
+    fields = value if isinstance(value, dict) else {}
+    for unknown in sorted(set(fields) - {"formats", "email_fragments"}):
+        fail(
+            unknown,
+            "is not a field of the site's record that this wcitfeed knows (a newer version "
+            "wrote it?): upgrade wcitfeed, or restore the ledger from version control",
+            json_key_line(text, unknown),
         )
-        return None
-    if (
-        not isinstance(value, dict)
-        or not set(value) <= {"formats", "email_fragments"}
-        or not isinstance(formats, list)
-        or not all(item in FORMATS for item in formats)
-    ):
-        line = json_key_line(text, SITE_KEY)
-        problems.append(
-            ContentError(
-                f"of the site's record must be a list of {', '.join(FORMATS)} (write "
-                '"formats": ["atom", "rss"], or restore the ledger from version control)',
-                path=path,
-                line=line,
-                field="formats",
-            )
+    formats = fields.get("formats")
+    if not isinstance(formats, list) or not all(item in FORMATS for item in formats):
+        fail(
+            "formats",
+            f"of the site's record must be a list of {', '.join(FORMATS)} (write "
+            '"formats": ["atom", "rss"], or restore the ledger from version control)',
+            json_key_line(text, SITE_KEY),
         )
+    email = fields.get("email_fragments")
+    if not isinstance(email, bool | None):
+        fail(
+            "email_fragments",
+            'of the site\'s record must be true or false (write "email_fragments": true, or '
+            "restore the ledger from version control)",
+            json_key_line(text, "email_fragments"),
+        )
+    problems.extend(found)
+    if found or not isinstance(formats, list):  # (the list is checked above)
         return None
     return SiteRecord(tuple(formats), email)
 
