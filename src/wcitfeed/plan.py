@@ -140,7 +140,8 @@ class Maker:
         self._css: str | None = None
         self.ready: dict[str, bytes | Staged] = {}
         self.warnings: list[WcitfeedError] = []
-        # Worker processes, started (by ``start_workers``) or when first needed.
+        # Worker processes: started before planning for a cold build (``early_workers``),
+        # else when first needed.
         self.workers = workers
         self.reader = EntryReader(context.entries) if context.entries else None
         # The stored entries of the document or page being made, read in one query.
