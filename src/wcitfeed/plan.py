@@ -252,10 +252,7 @@ class Maker:
         if not work.stored:
             # Rendered first, the post is in the memo: nothing asks the store for it.
             self.rendered(post)
-        files: dict[str, bytes | Staged] = {}
-        for path, job in work.files.items():
-            data = self.make_bytes(path, job)
-            files[path] = data if tree is None else stage_in_tree(tree, path, data)
+        files = {path: self.make_handed_over(path, job, tree) for path, job in work.files.items()}
         key = self.context.keys[post.source]
         entry = self.entry if work.stored else self._serialised
         entries = [(key, fmt, entry(post, fmt)) for fmt in self.context.site.formats]
@@ -306,6 +303,12 @@ class Maker:
         data = self.make(path, job)
         assert isinstance(data, bytes), path
         return data
+
+    def make_handed_over(self, path: str, job: Job, tree: str | None) -> bytes | Staged:
+        """Make a file another process asked for: its bytes, or, in a cold build, word that
+        it is written into the staged ``tree`` already."""
+        data = self.make_bytes(path, job)
+        return data if tree is None else stage_in_tree(tree, path, data)
 
     def make(self, path: str, job: Job) -> bytes | Iterator[bytes] | Staged:
         """Make one file's bytes (or hand over those a worker made already)."""
@@ -365,9 +368,10 @@ class Maker:
             )
         ]
         cores = os.cpu_count() or 1
+        if not parallel or cores < 2:
+            return lambda: None
         # Workers already started take any number of files; starting them takes many.
-        few = len(parallel) < PARALLEL_THRESHOLD and (self.workers is None or not parallel)
-        if few or cores < 2:
+        if self.workers is None and len(parallel) < PARALLEL_THRESHOLD:
             return lambda: None
         # Big feed documents first, so no worker is left with one at the end.
         parallel.sort(key=lambda pj: -len(pj[1].document.posts) if pj[1].document else 0)
@@ -564,10 +568,7 @@ def _worker_make(
 ) -> tuple[dict[str, bytes | Staged], list[WcitfeedError]]:
     maker = _WORKER["maker"]
     maker.warnings = []
-    results: dict[str, bytes | Staged] = {}
-    for path, job in jobs:
-        data = maker.make_bytes(path, job)
-        results[path] = data if tree is None else stage_in_tree(tree, path, data)
+    results = {path: maker.make_handed_over(path, job, tree) for path, job in jobs}
     return results, maker.warnings
 
 

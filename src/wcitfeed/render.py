@@ -274,14 +274,15 @@ def make_environment(templates_dir: Path, language: str = "en") -> jinja2.Enviro
     check on every attribute (about a quarter of a page's rendering time).
     """
     own = own_templates(templates_dir)
-    bundled = jinja2.FileSystemLoader(THEME)
-    # The site's folder is not even looked in when it held no file at the start: a file
-    # that appears mid-build never reaches the environment without the sandbox.
-    loader = jinja2.ChoiceLoader([jinja2.FileSystemLoader(templates_dir), bundled])
+    loader: jinja2.BaseLoader = jinja2.FileSystemLoader(THEME)
+    if own:
+        # Only then is the site's folder looked in: a file that appears mid-build never
+        # reaches the environment without the sandbox.
+        loader = jinja2.ChoiceLoader([jinja2.FileSystemLoader(templates_dir), loader])
     kind = Sandbox if own else jinja2.Environment
     env = kind(
         extensions=["jinja2.ext.i18n"],
-        loader=loader if own else bundled,
+        loader=loader,
         autoescape=jinja2.select_autoescape(default=True, disabled_extensions=("css", "txt")),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
