@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -63,15 +64,34 @@ _EDGES = {"atom": (b"\n  <entry>", b"</entry>\n"), "rss": (b"\n    <item>", b"</
 
 def entry_bytes(site: Site, item: RenderedPost, fmt: str) -> bytes:
     """Serialise one entry (Atom ``<entry>`` or RSS ``<item>``) as documents carry it."""
+    return entries_bytes(site, [item], fmt)[0]
+
+
+def entries_bytes(site: Site, items: Sequence[RenderedPost], fmt: str) -> list[bytes]:
+    """Serialise entries as documents carry them, each the same as ``entry_bytes`` gives:
+    one document holds them all and is cut at each entry's edges, so the frame is written
+    once for many entries (a third of an RSS item's cost when made alone)."""
+    if not items:
+        return []
     fg = _entry_generator(site, fmt)
-    fe = fg.add_entry(order="append")
+    added = []
     try:
-        _entry(fe, site, item, rss=fmt == "rss")
+        for item in items:
+            fe = fg.add_entry(order="append")
+            added.append(fe)
+            _entry(fe, site, item, rss=fmt == "rss")
         whole = _serialised(fg, fmt)
     finally:
-        fg.remove_entry(fe)
-    start, end = _cut(whole, fmt)
-    return whole[start:end]
+        for fe in added:
+            fg.remove_entry(fe)
+    cut: list[bytes] = []
+    start = 0
+    for _ in items:
+        start, end = _cut(whole, fmt, start)
+        cut.append(whole[start:end])
+        # The next entry's opening begins with the newline that ends this one.
+        start = end - 1
+    return cut
 
 
 # The one-entry documents entries are cut from differ only in their entry: each thread
@@ -111,9 +131,11 @@ def frame(site: Site, doc: FeedDoc, fmt: str) -> tuple[bytes, bytes]:
     return whole[:start], whole[end:]
 
 
-def _cut(whole: bytes, fmt: str) -> tuple[int, int]:
+def _cut(whole: bytes, fmt: str, after: int = 0) -> tuple[int, int]:
+    """Return where the first entry at or after ``after`` starts and ends. Markup inside an
+    entry is escaped text, so an entry's edges are the first tags that look like them."""
     opening, closing = _EDGES[fmt]
-    start = whole.index(opening) + 1
+    start = whole.index(opening, after) + 1
     return start, whole.index(closing, start) + len(closing)
 
 

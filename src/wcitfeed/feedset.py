@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Literal
 
 from wcitfeed.errors import WcitfeedError
-from wcitfeed.feeds import entry_bytes
+from wcitfeed.feeds import entries_bytes, entry_bytes
 from wcitfeed.feeds import frame as feed_frame
 from wcitfeed.jsonfeed import json_entry, json_frame
 from wcitfeed.model import (
@@ -388,6 +388,14 @@ def document_chunks(
 def make_entry(site: Site, item: RenderedPost, fmt: str) -> bytes:
     """Serialise one rendered post as an entry of a document in ``fmt``."""
     return json_entry(site, item) if fmt == "json" else entry_bytes(site, item, fmt)
+
+
+def make_entries(site: Site, items: Sequence[RenderedPost], fmt: str) -> list[bytes]:
+    """Serialise rendered posts as entries in ``fmt``, each as ``make_entry`` would, but
+    faster together."""
+    if fmt == "json":
+        return [json_entry(site, item) for item in items]
+    return entries_bytes(site, items, fmt)
 
 
 def _most_within_budget(size: Callable[[int], int], most: int, least: int, budget: int) -> int:

@@ -40,6 +40,8 @@ PARALLEL_POSTS = 100
 STREAMED_ENTRIES = 500
 # Rendered posts kept at once; enough for every document of a feed limit of 200.
 MEMO_SIZE = 1000
+# Posts whose entries are serialised together (well under the memo's size).
+ENTRY_BATCH = 50
 # The stored forms of a post's fragment and summary, beside its entries in each format.
 FRAGMENT = "fragment"
 SUMMARY = "summary"
@@ -245,6 +247,26 @@ class Maker:
             self._css = mail.email_css(self.context.site, self.templates)
         return self._css
 
+    def render_posts(self, work: Sequence[PostWork], tree: str | None = None) -> list[PostMade]:
+        """Render each post once: make the files of its own that its work names (writing
+        them into the staged ``tree`` of a cold build, if given), and its entries. The
+        entries of posts new to the store are serialised together, a few dozen at a time."""
+        made: list[PostMade] = []
+        for start in range(0, len(work), ENTRY_BATCH):
+            batch = work[start : start + ENTRY_BATCH]
+            self._serialise_together([item.post for item in batch if not item.stored])
+            made.extend(self.render_post_outputs(item, tree) for item in batch)
+        return made
+
+    def _serialise_together(self, posts: Sequence[Post]) -> None:
+        """Render posts and serialise their entries in each format at once, for
+        ``_serialised`` to find."""
+        site = self.context.site
+        items = [self.rendered(post) for post in posts]
+        for fmt in site.formats:
+            for item, data in zip(items, feedset.make_entries(site, items, fmt), strict=True):
+                self.entries[(item.post.source, fmt)] = (item, data)
+
     def render_post_outputs(self, work: PostWork, tree: str | None = None) -> PostMade:
         """Render a post once: make the files of its own that ``work`` names (writing them
         into the staged ``tree`` of a cold build, if given), and its entries."""
@@ -277,7 +299,7 @@ class Maker:
         """
         cores = os.cpu_count() or 1
         if len(work) < PARALLEL_POSTS or cores < 2:
-            made = [self.render_post_outputs(item, tree) for item in work]
+            made = self.render_posts(work, tree)
             return lambda: made
         chunks = [list(work[i :: cores * 2]) for i in range(cores * 2)]
         pool = self._pool()
@@ -577,5 +599,5 @@ def _worker_posts(
 ) -> tuple[list[PostMade], list[WcitfeedError]]:
     maker = _WORKER["maker"]
     maker.warnings = []
-    made = [maker.render_post_outputs(item, tree) for item in work]
+    made = maker.render_posts(work, tree)
     return made, maker.warnings
