@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import gettext
 import io
-from datetime import datetime
+from datetime import date, datetime, time
 from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
@@ -57,15 +57,30 @@ def long_date(moment: datetime, language: str, *, timed: bool = True) -> str:
     time of day is just 'Friday, December 7, 2012'. Remembered: a post's date shows on its
     page, its fragment and every listing that holds it.
     """
-    locale = babel_locale(language) or Locale("en")
     # Babel would move an aware time to UTC; the wall-clock time is what the author wrote.
     wall = moment.replace(tzinfo=None)
-    day = format_date(wall, "full", locale=locale)
+    day = _day(wall.date(), language)
     if not timed:
         return day
     offset = moment.strftime("%z")
     offset = f"{offset[:3]}:{offset[3:]}" if offset else ""
-    return f"{day}, {format_time(wall, 'short', locale=locale)} (UTC{offset})"
+    return f"{day}, {_clock(wall.time(), language)} (UTC{offset})"
+
+
+# Many posts share a day, or a time of day: Babel formats each once.
+@functools.lru_cache(maxsize=4096)
+def _day(day: date, language: str) -> str:
+    return format_date(day, "full", locale=_locale(language))
+
+
+@functools.lru_cache(maxsize=4096)
+def _clock(clock: time, language: str) -> str:
+    return format_time(clock, "short", locale=_locale(language))
+
+
+@functools.cache
+def _locale(language: str) -> Locale:
+    return babel_locale(language) or Locale("en")
 
 
 def machine_date(moment: datetime, *, timed: bool = True) -> str:
