@@ -26,6 +26,7 @@ from tests.helpers import (
     write_generated_post,
 )
 from wcitfeed.cli import main
+from wcitfeed.content import FORBIDDEN_RE, _clean_text, _forbidden_free
 
 ATOM_SCHEMA = etree.RelaxNG(etree.parse(str(SHARED / "tools/schemas/atom.rng")))
 HOSTILE = [
@@ -264,3 +265,13 @@ def test_a_kill_at_any_step_ends_as_an_unkilled_build(tmp_path: Path) -> None:
         for rel, data in shown.items():
             assert recovered.get(rel) == data, (step, rel)
         assert list((root / "site").rglob(".wcitfeed-tmp-*")) == [], step
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(st.characters(exclude_categories=())) | st.text(st.characters(max_codepoint=0x7F)))
+def test_the_quick_check_for_forbidden_characters_agrees_with_the_pattern(text: str) -> None:
+    """Posts are cleaned of the characters XML forbids by a quick check first (ASCII text
+    through bytes); it must find exactly what the pattern finds, in any text."""
+    assert _forbidden_free(text) == (FORBIDDEN_RE.search(text) is None)
+    expected = FORBIDDEN_RE.sub("", text.removeprefix("\ufeff").replace("\r\n", "\n"))
+    assert _clean_text(text) == expected

@@ -216,7 +216,21 @@ def read_body(path: Path) -> str:
 
 def _clean_text(text: str) -> str:
     # Accept what editors write: a byte-order mark and Windows line endings.
-    return FORBIDDEN_RE.sub("", text.removeprefix("\ufeff").replace("\r\n", "\n"))
+    text = text.removeprefix("\ufeff").replace("\r\n", "\n")
+    return text if _forbidden_free(text) else FORBIDDEN_RE.sub("", text)
+
+
+# The characters XML forbids that ASCII holds (C0 controls but tab and line ends, DEL).
+_ASCII_FORBIDDEN = bytes(c for c in range(128) if FORBIDDEN_RE.match(chr(c)))
+
+
+def _forbidden_free(text: str) -> bool:
+    """Say whether a text holds none of the characters XML forbids, quickly for ASCII text
+    (most posts): removing bytes is some ten times faster than the pattern's search."""
+    if text.isascii():
+        data = text.encode("ascii")
+        return len(data.translate(None, _ASCII_FORBIDDEN)) == len(data)
+    return FORBIDDEN_RE.search(text) is None
 
 
 @dataclass(frozen=True)
@@ -607,6 +621,8 @@ def _warn_forbidden(text: str, path: Path, warnings: list[WcitfeedError]) -> Non
 
     Lines are counted as the matches go, so a file full of them costs linear time.
     """
+    if _forbidden_free(text):
+        return
     codes: dict[str, None] = {}
     lines: list[int] = []
     count = line = position = 0
