@@ -15,7 +15,7 @@ import feedparser
 import filelock
 from click.testing import Result
 
-from tests.helpers import THEME, full_post, make_generated_site
+from tests.helpers import THEME, full_post, make_generated_site, snapshot
 
 WCITFEED = [sys.executable, "-m", "wcitfeed"]
 
@@ -151,6 +151,27 @@ def test_one_changed_post_rewrites_only_what_shows_it(
         "tags/odd/index.html",
         "sitemap.xml",
     }
+
+
+def test_output_files_lost_or_changed_by_hand_are_made_again_as_they_were(
+    tmp_path: Path, run_cli: Callable[..., Result]
+) -> None:
+    """A post whose entries are stored is not rendered for its feeds; the files of its own
+    that went missing or were changed are still made again, byte for byte."""
+    config = make_generated_site(tmp_path, 30, settings="email_fragments = true\n")
+    assert run_cli("build", "--config", config, "--now", "2013-01-01").exit_code == 0
+    out = tmp_path / "output"
+    before = snapshot(out)
+    (out / "fragments/post-0005.html").unlink()
+    (out / "email/post-0006.html").write_text("changed by hand", encoding="utf-8")
+    (out / "posts/post-0007/index.html").unlink()
+    result = run_cli("build", "--config", config, "--now", "2013-01-01", "--json")
+    assert set(json.loads(result.output)["written"]) == {
+        "fragments/post-0005.html",
+        "email/post-0006.html",
+        "posts/post-0007/index.html",
+    }
+    assert snapshot(out) == before
 
 
 def test_cache_is_not_trusted_after_a_template_change(

@@ -42,8 +42,7 @@ STREAMED_ENTRIES = 500
 MEMO_SIZE = 1000
 # Posts whose entries are serialised together (well under the memo's size).
 ENTRY_BATCH = 50
-# The stored forms of a post's fragment and summary, beside its entries in each format.
-FRAGMENT = "fragment"
+# The stored form of a post's summary, beside its entries in each format.
 SUMMARY = "summary"
 # A post's item in the e-mail feed: RSS with the e-mail-safe HTML.
 EMAIL_ENTRY = "email-rss"
@@ -136,7 +135,7 @@ class Maker:
         )
         self.bodies = bodies or {}
         self.memo: dict[Path, RenderedPost] = {}
-        # A post's fragment serves its fragment file, its page, its e-mail and the index.
+        # A post's fragment serves its fragment file and its e-mail fragment.
         self.fragments: dict[Path, tuple[RenderedPost, str]] = {}
         self.entries: dict[tuple[Path, str], tuple[RenderedPost, bytes]] = {}
         self._css: str | None = None
@@ -193,9 +192,6 @@ class Maker:
 
     def fragment(self, post: Post) -> str:
         """Return the post's HTML fragment, rendered once while the post is in the memo."""
-        stored = self._stored_unless_rendered(post, FRAGMENT)
-        if stored is not None:
-            return stored.decode("utf-8")
         item = self.rendered(post)
         cached = self.fragments.get(post.source)
         if cached is None or cached[0] is not item:
@@ -278,8 +274,8 @@ class Maker:
         key = self.context.keys[post.source]
         entry = self.entry if work.stored else self._serialised
         entries = [(key, fmt, entry(post, fmt)) for fmt in self.context.site.formats]
-        # Fragments and summaries serve other pages later: kept with the entries.
-        entries.append((key, FRAGMENT, self.fragment(post).encode("utf-8")))
+        # Summaries serve listing pages later: kept with the entries. (A fragment serves
+        # only the post's own files, made just now.)
         entries.append((key, SUMMARY, self.rendered(post).summary.encode("utf-8")))
         if self.context.site.email_feed:
             entries.append((key, EMAIL_ENTRY, self.email_entry(post, "rss")))
