@@ -70,7 +70,7 @@ def entry_bytes(site: Site, item: RenderedPost, fmt: str) -> bytes:
 def entries_bytes(site: Site, items: Sequence[RenderedPost], fmt: str) -> list[bytes]:
     """Serialise entries as documents carry them, each the same as ``entry_bytes`` gives:
     one document holds them all and is cut at each entry's edges, so the frame is written
-    once for many entries (a third of an RSS item's cost when made alone)."""
+    once for many entries (about a quarter of an RSS item's cost when made alone)."""
     if not items:
         return []
     fg = _entry_generator(site, fmt)
