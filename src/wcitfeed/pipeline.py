@@ -451,7 +451,6 @@ def _publish(
         syncer.abort()
         raise
     finally:
-        maker.close()
         store.close()
     return published_files
 
