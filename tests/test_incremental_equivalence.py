@@ -250,3 +250,40 @@ def test_workers_started_before_planning_end_with_a_build_that_fails_in_planning
     assert isinstance(outcome[0], RuntimeError)
     assert len(processes) == (os.cpu_count() or 1)
     assert not any(process.is_alive() for process in processes)
+
+
+def test_an_edit_that_keeps_each_post_in_place_takes_the_quick_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An edit of a post's text makes again only the files that show it, without planning
+    the site (the full plan is never called), and writes what a cold build writes; an edit
+    that moves a post among the others (a new title shows on its neighbours' pages) takes
+    the full path."""
+    site = make_site(tmp_path / "a")
+    build(site, "2013-01-01T00:00:00+00:00")
+    before = snapshot(site / "output")
+
+    def failing(*args: Any) -> None:
+        raise RuntimeError("the full plan was asked for")
+
+    monkeypatch.setattr("wcitfeed.plan.plan_outputs", failing)
+    apply(site, "edit", 4, 1)  # a post that shows a picture, in an archive page
+    apply(site, "edit", 12, 1)  # the newest post: the live feeds and the updates page
+    build(site, "2013-02-01T00:00:00+00:00")
+    cold = tmp_path / "cold"
+    shutil.copytree(site, cold, ignore=shutil.ignore_patterns("output", ".wcitfeed-cache"))
+    monkeypatch.undo()
+    build(cold, "2013-02-01T00:00:00+00:00")
+    after = snapshot(site / "output")
+    assert after == snapshot(cold / "output")
+    changed = {path for path in after if after[path] != before.get(path)}
+    shown = {"posts/post-0004/index.html", "archive/2/atom.xml", "sitemap.xml", "atom.xml"}
+    assert shown <= changed, changed
+    # The next build, with nothing changed, has nothing to do: the quick path kept the cache.
+    monkeypatch.setattr("wcitfeed.plan.plan_outputs", failing)
+    build(site, "2013-02-02T00:00:00+00:00")
+    apply(site, "retitle", 5, 2)
+    result = CliRunner().invoke(
+        main, ["build", "-q", "--config", str(site / "wcitfeed.toml"), "--now", "2013-02-03"]
+    )
+    assert isinstance(result.exception, RuntimeError), result.output

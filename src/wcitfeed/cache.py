@@ -16,7 +16,7 @@ import hashlib
 import json
 import sqlite3
 import sys
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -40,10 +40,55 @@ CREATE TABLE IF NOT EXISTS posts (
 CREATE TABLE IF NOT EXISTS outputs (
     path TEXT PRIMARY KEY, key TEXT NOT NULL, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS kept_files (
+    path TEXT PRIMARY KEY, kind TEXT NOT NULL, fixed TEXT NOT NULL, shows TEXT NOT NULL,
+    shape TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS kept_posts (
+    rel TEXT PRIMARY KEY, id TEXT NOT NULL, updated TEXT, arrived TEXT, key TEXT NOT NULL
+);
 """
+_TABLES = ("summary", "posts", "outputs", "kept_files", "kept_posts")
 
 CheckedPost = tuple[int, int, Post]
 OutputRow = tuple[str, int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class KeptFile:
+    """An output file that shows posts, as the last build planned it: its kind, the digest
+    of all it is made of but its posts, the posts it shows (by file below the content
+    folder, in order) and its shape (``shapes``)."""
+
+    path: str
+    kind: str
+    fixed: str
+    shows: tuple[str, ...]
+    shape: str
+
+
+@dataclass(frozen=True, slots=True)
+class KeptPost:
+    """A published post as the last build published it: what the ledger gave it (its id,
+    ``updated`` and arrival) beside its checked front matter, and its key."""
+
+    rel: str
+    id: str
+    updated: datetime | None
+    arrived: datetime | None
+    key: str
+
+
+@dataclass(frozen=True)
+class KeptPlan:
+    """What a build keeps for the next one's quick path (``edits``): the files that show
+    posts, the published posts, the sitemap's pages, and the little else it needs
+    (``state``, JSON: settings as the ledger settled them, feed links, the ledger's stat)."""
+
+    files: Iterable[KeptFile]
+    posts: list[KeptPost]
+    sitemap: list[tuple[str, datetime | None]]
+    state: dict[str, Any]
 
 
 @dataclass
@@ -57,6 +102,8 @@ class BuildCache:
     outputs: dict[str, OutputRow] = field(default_factory=dict)
     published: int = 0
     warnings: list[WcitfeedError] = field(default_factory=list)
+    # What the quick path of the next build needs; None when it must not be taken.
+    kept: KeptPlan | None = None
 
 
 @dataclass(frozen=True)
@@ -243,6 +290,14 @@ class EntryStore:
             self.connection.execute("COMMIT")
             self.known().difference_update(gone)
 
+    def drop(self, keys: Collection[str]) -> None:
+        """Drop the entries of these keys (posts changed since)."""
+        self.connection.execute("BEGIN IMMEDIATE")
+        self.connection.executemany("DELETE FROM entries WHERE key = ?", [(k,) for k in keys])
+        self.connection.execute("COMMIT")
+        if self._known is not None:
+            self._known.difference_update(keys)
+
     def close(self) -> None:
         self.connection.close()
 
@@ -293,10 +348,7 @@ def store_cache(folder: Path, previous: BuildCache, cache: BuildCache) -> None:
             assert connection is not None
             if previous.fingerprint != cache.fingerprint:
                 # Another version's or a damaged database: start it afresh.
-                connection.executescript(
-                    "DROP TABLE IF EXISTS summary; DROP TABLE IF EXISTS posts; "
-                    "DROP TABLE IF EXISTS outputs;"
-                )
+                connection.executescript("".join(f"DROP TABLE IF EXISTS {t};" for t in _TABLES))
                 previous = BuildCache()
             connection.executescript(_SCHEMA)
             connection.execute("BEGIN IMMEDIATE")
@@ -340,6 +392,162 @@ def _store_rows(connection: sqlite3.Connection, previous: BuildCache, cache: Bui
         "digest": state_digest(listed),
     }
     connection.executemany("INSERT OR REPLACE INTO summary VALUES (?, ?)", summary.items())
+    _store_kept(connection, cache.kept)
+
+
+def _store_kept(connection: sqlite3.Connection, kept: KeptPlan | None) -> None:
+    """Replace the kept plan (with none: the next build takes the full path)."""
+    connection.execute("DELETE FROM kept_files")
+    connection.execute("DELETE FROM kept_posts")
+    connection.execute("DELETE FROM summary WHERE name IN ('kept', 'sitemap')")
+    if kept is None:
+        return
+    connection.executemany(
+        "INSERT INTO kept_files VALUES (?, ?, ?, ?, ?)",
+        ((f.path, f.kind, f.fixed, _joined(f.shows), f.shape) for f in kept.files),
+    )
+    connection.executemany(
+        "INSERT INTO kept_posts VALUES (?, ?, ?, ?, ?)",
+        [(p.rel, p.id, _iso(p.updated), _iso(p.arrived), p.key) for p in kept.posts],
+    )
+    connection.executemany(
+        "INSERT INTO summary VALUES (?, ?)",
+        [("kept", json.dumps(kept.state)), ("sitemap", sitemap_to_json(kept.sitemap))],
+    )
+
+
+def sitemap_to_json(pages: list[tuple[str, datetime | None]]) -> str:
+    return json.dumps([[url, _iso(changed)] for url, changed in pages])
+
+
+def sitemap_from_json(text: str) -> list[tuple[str, datetime | None]]:
+    return [(_text(url), _aware(changed) if changed else None) for url, changed in json.loads(text)]
+
+
+def _joined(rels: tuple[str, ...]) -> str:
+    """Lay out a kept file's posts one per line, with a newline before and after each, so
+    that the files showing a post are found by looking for its line."""
+    return "\n" + "\n".join(rels) + "\n"
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+class KeptReader:
+    """The last build's kept plan, read piece by piece by a build that takes the quick
+    path (``edits``): never the whole site's worth at once."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self.connection = connection
+
+    @classmethod
+    @contextlib.contextmanager
+    def open(cls, folder: Path, expected_fingerprint: str) -> Iterator[KeptReader | None]:
+        """Open the kept plan of the last build with these settings and templates; None
+        when there is none."""
+        try:
+            with _connect(folder, create=False) as connection:
+                if connection is None or _summary(connection).get("fingerprint") != (
+                    expected_fingerprint
+                ):
+                    yield None
+                    return
+                yield cls(connection)
+        except sqlite3.Error:
+            yield None
+
+    def summary(self) -> dict[str, str]:
+        return _summary(self.connection)
+
+    def source_stats(self) -> dict[str, tuple[int, int]]:
+        """Return each checked post's file (below the content folder) with its mtime and
+        size when it was checked."""
+        rows = self.connection.execute("SELECT rel, mtime_ns, size FROM posts")
+        return {str(rel): (int(mtime), int(size)) for rel, mtime, size in rows}
+
+    def files_showing(self, rels: Collection[str]) -> list[KeptFile]:
+        """Return the kept files that show any of the posts of ``rels``."""
+        found: dict[str, KeptFile] = {}
+        for rel in rels:
+            rows = self.connection.execute(
+                "SELECT * FROM kept_files WHERE instr(shows, ?) > 0", (_joined((rel,)),)
+            )
+            for path, kind, fixed, shows, shape in rows:
+                listed = tuple(str(shows).strip("\n").split("\n"))
+                found[str(path)] = KeptFile(str(path), str(kind), str(fixed), listed, str(shape))
+        return [found[path] for path in sorted(found)]
+
+    def posts(self, rels: Collection[str]) -> dict[str, tuple[Post, KeptPost]]:
+        """Return the checked front matter and the kept record of each published post of
+        ``rels``."""
+        found: dict[str, tuple[Post, KeptPost]] = {}
+        listed = list(rels)
+        for start in range(0, len(listed), BATCH_KEYS):
+            part = listed[start : start + BATCH_KEYS]
+            marks = ",".join("?" * len(part))
+            query = (
+                "SELECT p.post, k.rel, k.id, k.updated, k.arrived, k.key FROM kept_posts k "  # noqa: S608
+                f"JOIN posts p ON p.rel = k.rel WHERE k.rel IN ({marks})"
+            )
+            for post, rel, post_id, updated, arrived, key in self.connection.execute(query, part):
+                kept = KeptPost(
+                    str(rel),
+                    _text(post_id),
+                    _aware(updated) if updated else None,
+                    _aware(arrived) if arrived else None,
+                    _text(key),
+                )
+                found[kept.rel] = (post_from_json(post), kept)
+        return found
+
+    def outputs(self) -> dict[str, OutputRow]:
+        """Return every output file's key and stat, in the order the digest takes them."""
+        rows = self.connection.execute(
+            "SELECT path, key, size, mtime_ns FROM outputs ORDER BY path"
+        )
+        return {str(path): (str(key), int(size), int(mtime)) for path, key, size, mtime in rows}
+
+
+@dataclass(frozen=True)
+class EditedRows:
+    """What a quick build changes in the cache: the edited posts' rows, the rows of the
+    files it made, and the summary values it changes."""
+
+    posts: dict[str, CheckedPost]
+    kept_posts: list[KeptPost]
+    outputs: dict[str, OutputRow]
+    summary: dict[str, str]
+    sitemap: list[tuple[str, datetime | None]]
+
+
+def store_edit(folder: Path, rows: EditedRows) -> None:
+    """Update the cache after a quick build, in one transaction."""
+    try:
+        with _connect(folder, create=True) as connection:
+            assert connection is not None
+            connection.execute("BEGIN IMMEDIATE")
+            connection.executemany(
+                "UPDATE posts SET mtime_ns = ?, size = ?, post = ? WHERE rel = ?",
+                [(m, size, post_to_json(p), rel) for rel, (m, size, p) in rows.posts.items()],
+            )
+            connection.executemany(
+                "UPDATE kept_posts SET id = ?, updated = ?, arrived = ?, key = ? WHERE rel = ?",
+                [(p.id, _iso(p.updated), _iso(p.arrived), p.key, p.rel) for p in rows.kept_posts],
+            )
+            connection.executemany(
+                "UPDATE outputs SET key = ?, size = ?, mtime_ns = ? WHERE path = ?",
+                [(*row, path) for path, row in rows.outputs.items()],
+            )
+            summary = {**rows.summary, "sitemap": sitemap_to_json(rows.sitemap)}
+            connection.executemany("INSERT OR REPLACE INTO summary VALUES (?, ?)", summary.items())
+            connection.execute("COMMIT")
+    except sqlite3.Error as exc:
+        raise EnvironmentProblem(
+            f"the cache cannot be written ({exc}); the output is complete, but the next "
+            "build will redo everything (free some space or fix the folder's permissions)",
+            path=folder / CACHE_FILE,
+        ) from None
 
 
 def post_to_json(post: Post) -> str:

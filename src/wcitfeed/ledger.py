@@ -438,24 +438,66 @@ def encode_ledger(ledger: LedgerFile) -> bytes:
         if ledger.site.email_fragments is not None:
             fields.append(("email_fragments", json.dumps(ledger.site.email_fragments)))
         records.append((SITE_KEY, _json_object(fields)))
-    for post_id, record in ledger.posts.items():
-        fields = [("digest", _quote(record.digest))]
-        for key in _TIMES:
-            value: datetime | None = getattr(record, key)
-            if value is not None:
-                fields.append((key, _quote(value.isoformat())))
-        if record.feeds:
-            fields.append(("feeds", _json_list(record.feeds)))
-        if record.paths:
-            fields.append(("paths", _json_list(record.paths)))
-        if record.source:
-            fields.append(("source", _quote(record.source)))
-        records.append((post_id, _json_object(fields)))
+    records += [(post_id, _record_json(record)) for post_id, record in ledger.posts.items()]
     records.sort()
     if not records:
         return b"{}\n"
     lines = ",\n".join(f" {_quote(post_id)}: {value}" for post_id, value in records)
     return f"{{\n{lines}\n}}\n".encode()
+
+
+def _record_json(record: Record) -> str:
+    """Lay out one post's record as ``encode_ledger`` does, one level down."""
+    fields = [("digest", _quote(record.digest))]
+    for key in _TIMES:
+        value: datetime | None = getattr(record, key)
+        if value is not None:
+            fields.append((key, _quote(value.isoformat())))
+    if record.feeds:
+        fields.append(("feeds", _json_list(record.feeds)))
+    if record.paths:
+        fields.append(("paths", _json_list(record.paths)))
+    if record.source:
+        fields.append(("source", _quote(record.source)))
+    return _json_object(fields)
+
+
+def _record_span(text: bytes, post_id: str) -> tuple[int, int] | None:
+    """Return where one post's record is in a ledger ``encode_ledger`` wrote (from its
+    opening brace to its closing one), or None when it is not there once, laid out so."""
+    opening = f"\n {_quote(post_id)}: {{\n".encode()
+    start = text.find(opening)
+    if start < 0 or text.find(opening, start + 1) >= 0:
+        return None
+    start += len(opening) - 2
+    end = text.find(b"\n }", start)
+    return None if end < 0 else (start, end + 3)
+
+
+def read_one_record(path: Path, text: bytes, post_id: str) -> Record | None:
+    """Return one post's record from the ledger's text, when ``encode_ledger`` laid it out
+    (a build that edits a few posts reads only theirs); else None."""
+    span = _record_span(text, post_id)
+    if span is None:
+        return None
+    raw = text[span[0] : span[1]].decode("utf-8")
+    problems: list[WcitfeedError] = []
+    try:
+        record = _read_record(post_id, json.loads(raw), path, raw, problems)
+    except ValueError:
+        return None
+    if problems or record is None or _record_json(record) != raw:
+        return None
+    return record
+
+
+def with_record(text: bytes, post_id: str, record: Record) -> bytes | None:
+    """Return the ledger's text with one post's record replaced (the other records byte
+    for byte as they were), or None when it is not there as ``encode_ledger`` lays it out."""
+    span = _record_span(text, post_id)
+    if span is None:
+        return None
+    return text[: span[0]] + _record_json(record).encode() + text[span[1] :]
 
 
 # The json module's own string encoder (C, ASCII-only output, as json.dumps gives).

@@ -168,15 +168,16 @@ class OutputSync:
         """Drop every staged write; the output folder stays as the last build left it."""
         self.batch.abort()
 
-    def finish(self) -> tuple[WriteReport, OutputState]:
-        """Commit every staged write, then remove what earlier builds wrote and this did not."""
+    def finish(self, *, whole: bool = True) -> tuple[WriteReport, OutputState]:
+        """Commit every staged write, then (when the plan was ``whole``, not the few files
+        a quick build makes again) remove what earlier builds wrote and this did not."""
         self.root.mkdir(parents=True, exist_ok=True)
         self.batch.commit()
         for rel in self.written:
             info = _stat(self.root / rel)
             assert info is not None
             self.state[rel] = (self.state[rel][0], *info)
-        removed = _remove_unlisted(self.root, set(self.state))
+        removed = _remove_unlisted(self.root, set(self.state)) if whole else []
         remove_staging(self.root)
         report = WriteReport(tuple(self.written), tuple(self.unchanged), tuple(removed))
         return report, self.state

@@ -58,18 +58,17 @@ from wcitfeed.output import (
     Planned,
     Staged,
     WriteReport,
-    digest_stats,
     remove_staging,
     remove_temporaries,
     stat_digest,
     write_if_changed,
 )
-from wcitfeed.scan import Source, scan_sources
+from wcitfeed.scan import Source, inputs_signature, scan_sources
 from wcitfeed.workers import few_collections
 
 if TYPE_CHECKING:
     from wcitfeed.content import Loaded
-    from wcitfeed.plan import Job, Maker
+    from wcitfeed.plan import Job, Maker, Plan
 
 # What _one_ahead hands out: a slice of work, and what was made of it.
 Piece = TypeVar("Piece")
@@ -207,6 +206,9 @@ def _build_locked(site: Site, options: Options) -> BuildResult:
     unchanged = _unchanged(site, options, stamp, sources, assets, now)
     if unchanged is not None:
         return unchanged
+    edited = _quick(site, options, stamp, sources, assets, now)
+    if edited is not None:
+        return edited
     cache = read_cache(site.cache_dir, stamp) if options.write else BuildCache()
     decision = _decide(site, options, cache, sources, now)
     site = decision.site
@@ -214,7 +216,8 @@ def _build_locked(site: Site, options: Options) -> BuildResult:
     if cache.warnings:
         discard_cache(site.cache_dir)
     store = EntryStore(site.cache_dir, stamp) if options.write else None
-    planned, jobs, maker = _plan(site, stamp, decision, assets, store, cold=not cache.outputs)
+    plan = _plan(site, stamp, decision, assets, store, cold=not cache.outputs)
+    planned, jobs, maker = plan.planned, plan.jobs, plan.maker
     try:
         gc.freeze()  # what is loaded and planned lives until the build ends
         if options.on_plan is not None:
@@ -240,7 +243,7 @@ def _build_locked(site: Site, options: Options) -> BuildResult:
         report, state = _publish(site, options, cache, planned, jobs, maker, store)
     finally:
         maker.close()
-    _persist(site, stamp, cache, decision, sources, assets, state)
+    _persist(site, stamp, cache, decision, sources, assets, state, plan)
     result = BuildResult(
         site,
         len(decision.live),
@@ -261,7 +264,7 @@ def _plan(
     store: EntryStore | None,
     *,
     cold: bool,
-) -> tuple[list[Planned], dict[str, Job], Maker]:
+) -> Plan:
     """List every output file with its key and job. A cold build renders every post: its
     workers start first, and import the rendering modules and parse the templates while
     this process plans."""
@@ -288,6 +291,38 @@ def _plan(
         raise
 
 
+def _quick(
+    site: Site,
+    options: Options,
+    stamp: str,
+    sources: list[Source],
+    assets: list[Source],
+    now: datetime,
+) -> BuildResult | None:
+    """Build by the quick path (``edits``) when the only change is what a few published
+    posts say; else return None, having written nothing."""
+    if options.preview is not None or not options.write or (site.cache_dir / WRITING).exists():
+        return None
+    # Imported here: it imports the rendering modules, which a build with nothing to do
+    # never pays for.
+    from wcitfeed.edits import plan_edit, publish_edit
+
+    plan = plan_edit(site, stamp, sources, assets, now)
+    if plan is None:
+        return None
+    if options.on_plan is not None:
+        options.on_plan(len(plan.planned))
+    writing = site.cache_dir / WRITING
+    writing.touch()
+    report, warnings = publish_edit(plan, options.progress)
+    writing.unlink()
+    result = BuildResult(
+        plan.site, plan.published, report, len(plan.outputs), warnings=_once(warnings)
+    )
+    _announce(plan.site, report, plan.jobs, result)
+    return result
+
+
 def _unchanged(
     site: Site,
     options: Options,
@@ -302,7 +337,7 @@ def _unchanged(
     if (
         quick is not None
         and not (site.cache_dir / WRITING).exists()  # a killed build has cleaning up to do
-        and quick.inputs == _inputs_signature(sources, assets, site.ledger)
+        and quick.inputs == inputs_signature(sources, assets, site.ledger)
         and (quick.next_due is None or now < quick.next_due)
         and stat_digest(site.output_dir, quick.outputs) == quick.digest
     ):
@@ -463,8 +498,12 @@ def _persist(
     sources: list[Source],
     assets: list[Source],
     state: OutputState,
+    plan: Plan,
 ) -> None:
-    """Record what this build read and wrote, so the next one redoes only what changed."""
+    """Record what this build read and wrote, so the next one redoes only what changed
+    (and, when nothing is amiss, what the next one's quick path needs)."""
+    from wcitfeed.edits import kept_plan
+
     by_file = {s.file: s for s in sources}
     checked = {}
     for post in decision.loaded.posts:
@@ -473,11 +512,14 @@ def _persist(
     new_cache = BuildCache(
         fingerprint=stamp,
         # With invalid posts left out, the next build must look again, not skip.
-        inputs="" if decision.loaded.invalid else _inputs_signature(sources, assets, site.ledger),
+        inputs="" if decision.loaded.invalid else inputs_signature(sources, assets, site.ledger),
         next_due=decision.next_due,
         posts=checked,
         outputs=state,
         published=len(decision.live),
+        kept=None
+        if decision.loaded.invalid
+        else kept_plan(site, decision.live, decision.ledger.posts, plan, assets),
     )
     store_cache(site.cache_dir, cache, new_cache)
     (site.cache_dir / WRITING).unlink(missing_ok=True)
@@ -629,15 +671,3 @@ def _check_withdrawal(site: Site, gone: Withdrawal) -> None:
         "is right, pass --allow-removals",
         path=site.content_dir,
     )
-
-
-def _inputs_signature(posts: list[Source], assets: list[Source], ledger: Path | None) -> str:
-    """Digest the stat of every input: posts, other files, and the ledger."""
-    rows = [(source.rel, source.size, source.mtime_ns) for source in [*posts, *assets]]
-    if ledger is not None:
-        try:
-            info = ledger.stat()
-            rows.append(("\0ledger", info.st_size, info.st_mtime_ns))
-        except FileNotFoundError:
-            rows.append(("\0no ledger", 0, 0))
-    return digest_stats(rows)

@@ -80,6 +80,17 @@ class Job:
         return self.document is not None and self.document.live
 
 
+@dataclass(frozen=True, slots=True)
+class Recipe:
+    """What an output file shows of posts, apart from everything else it is made of: the
+    digest of the rest (``fixed``), and the posts it shows (by source) in order. Its key is
+    made of the two (``Plan.key_of``), so a build whose only change is the text of a few
+    posts can make the keys of the files that show them again without planning the site."""
+
+    fixed: str
+    shows: tuple[Path, ...]
+
+
 @dataclass(frozen=True)
 class Context:
     """What every job needs besides its own argument; picklable for worker processes."""
@@ -413,6 +424,24 @@ class Maker:
             self.workers = None
 
 
+@dataclass(frozen=True)
+class Plan:
+    """Every output file of a build (path and key, in order), the job of each, what each
+    that shows posts shows (``recipes``), the sitemap's pages, and the maker to run the
+    jobs."""
+
+    planned: list[Planned]
+    jobs: dict[str, Job]
+    recipes: dict[str, Recipe]
+    sitemap: list[tuple[str, datetime | None]]
+    maker: Maker
+
+
+def recipe_key(stamp_keys: keys.FileKeys, recipe: Recipe, post_keys: Mapping[Path, str]) -> str:
+    """Return the key of a file that shows posts: of its fixed part and its posts' keys."""
+    return stamp_keys.of(recipe.fixed, "".join([post_keys[s] for s in recipe.shows]))
+
+
 def plan_outputs(
     site: Site,
     stamp: str,
@@ -423,7 +452,7 @@ def plan_outputs(
     ended: Mapping[str, datetime] | None = None,
     earlier: Mapping[str, Iterable[str]] | None = None,
     workers: LatePool | None = None,
-) -> tuple[list[Planned], dict[str, Job], Maker]:
+) -> Plan:
     """List every output file with its key and its job; make nothing yet. ``ended`` names
     the category and tag feeds that once had posts (they stay, empty); ``earlier`` the
     addresses each post (by id) had before, which redirect to it now; ``workers``, if
@@ -456,55 +485,57 @@ def plan_outputs(
     )
     maker = Maker(context, bodies, workers=workers)
     maker.warnings.extend(link_warnings)
-    key = keys.FileKeys(stamp).of
+    file_keys = keys.FileKeys(stamp)
+    key = file_keys.of
+    recipes: dict[str, Recipe] = {}
 
-    def keys_of(chosen: Iterable[Post]) -> str:
-        return "".join([digests[p.source] for p in chosen])
+    def showing(path: str, job: Job, fixed: str, shown: Iterable[Post]) -> tuple[str, str, Job]:
+        recipe = Recipe(fixed, tuple(p.source for p in shown))
+        recipes[path] = recipe
+        return path, recipe_key(file_keys, recipe, digests), job
 
     jobs: list[tuple[str, str, Job]] = []
     for asset in assets:
         asset_key = key("asset", str(asset.mtime_ns), str(asset.size))
         jobs.append((asset.rel, asset_key, Job("asset", source=asset.file)))
     for post in posts:
-        own = digests[post.source]
         page = page_file(post_path(post))
+        alone = (post,)
         if site.fragments:
             fragment = f"fragments/{post.slug}.html"
-            jobs.append((fragment, key("fragment", own), Job("fragment", post)))
+            jobs.append(showing(fragment, Job("fragment", post), key("fragment"), alone))
         if site.email_fragments:
-            jobs.append((f"email/{post.slug}.html", key("email", own), Job("email", post)))
+            email_file = f"email/{post.slug}.html"
+            jobs.append(showing(email_file, Job("email", post), key("email"), alone))
         around = neighbours[post.source]
         newer, older = around.newer, around.older
-        page_key = key(
+        page_fixed = key(
             "page",
-            own,
             links_digest,
             *((newer.title, newer.url) if newer else (None, None)),
             *((older.title, older.url) if older else (None, None)),
         )
-        jobs.append((page, page_key, Job("page", post, around=around)))
-    shown = [(s.key, s.label, s.url, s.total) for s in sections]
-    index_key = key("index", links_digest, repr(shown), *(keys_of(s.posts) for s in sections))
-    jobs.append(("index.html", index_key, Job("index")))
+        jobs.append(showing(page, Job("page", post, around=around), page_fixed, alone))
+    # Each section's number of posts, so that where one section's posts end is fixed too.
+    shown = [(s.key, s.label, s.url, s.total, len(s.posts)) for s in sections]
+    index_fixed = key("index", links_digest, repr(shown))
+    everywhere = [p for s in sections for p in s.posts]
+    jobs.append(showing("index.html", Job("index"), index_fixed, everywhere))
     for listing in listings:
         feed_links = context.links_by_prefix.get(listing.feed_prefix, ())
         bare = dataclasses.replace(listing, posts=())
-        listing_key = key(
-            "listing", repr(bare), links_digest, repr(feed_links), keys_of(listing.posts)
-        )
-        jobs.append((listing.path, listing_key, Job("listing", listing=listing)))
-    for path, data in _constant_pages(maker.pages, links, ordered, listings).items():
+        fixed = key("listing", repr(bare), links_digest, repr(feed_links))
+        jobs.append(showing(listing.path, Job("listing", listing=listing), fixed, listing.posts))
+    sitemap = sitemap_pages(site, ordered, listings)
+    for path, data in _constant_pages(maker.pages, links, sitemap).items():
         jobs.append((path, key(path, hashlib.sha256(data).hexdigest()), Job("constant", data=data)))
 
     def document(plan: feedset.DocPlan) -> tuple[str, str, Job]:
         # A document is made of its shape (a DocPlan's repr names every field but its
         # posts) and of its posts' keys.
         shape = dataclasses.replace(plan, posts=())
-        return (
-            plan.path,
-            key("document", repr(shape), keys_of(plan.posts)),
-            Job("document", document=plan),
-        )
+        job = Job("document", document=plan)
+        return showing(plan.path, job, key("document", repr(shape)), plan.posts)
 
     for feed in feeds:
         jobs.extend(document(plan) for plan in feedset.plan_documents(site, feed))
@@ -520,8 +551,8 @@ def plan_outputs(
     if site.email_feed:
         email = feedset.email_plan(site, ordered)
         bare_email = dataclasses.replace(email, posts=())
-        email_key = key("email_feed", repr(bare_email), keys_of(email.posts))
-        jobs.append((email.path, email_key, Job("email_feed", document=email)))
+        job = Job("email_feed", document=email)
+        jobs.append(showing(email.path, job, key("email_feed", repr(bare_email)), email.posts))
     moved, found = redirects.plan_redirects(site, ordered, earlier or {}, (j[0] for j in jobs))
     maker.warnings.extend(found)
     for redirect in moved:
@@ -529,31 +560,42 @@ def plan_outputs(
         redirect_key = key(redirect.file, hashlib.sha256(data).hexdigest())
         jobs.append((redirect.file, redirect_key, Job("constant", data=data)))
     planned = [Planned(path, k) for path, k, _ in jobs]
-    return planned, {path: job for path, _, job in jobs}, maker
+    return Plan(planned, {path: job for path, _, job in jobs}, recipes, sitemap, maker)
+
+
+def sitemap_pages(
+    site: Site, ordered: Sequence[Post], listings: Sequence[pages.Listing]
+) -> list[tuple[str, datetime | None]]:
+    """List the sitemap's pages with their last change: the updates page, each post's page
+    and each listing page, and the feeds page."""
+    newest = max((p.last_modified for p in ordered), default=None)
+    urls: list[tuple[str, datetime | None]] = [(site.base_url, newest)]
+    urls += [(site.url(post_path(p)), p.last_modified) for p in ordered]
+    for listing in listings:
+        urls.append((site.url(listing.folder), listing_changed(listing.posts)))
+    urls.append((site.url("feeds.html"), None))
+    return urls
+
+
+def listing_changed(shown: Iterable[Post]) -> datetime | None:
+    """Return when a listing page last changed: its latest post's last change."""
+    return max((p.last_modified for p in shown), default=None)
 
 
 def _constant_pages(
     maker: pages.PageMaker,
     links: Sequence[FeedLink],
-    ordered: Sequence[Post],
-    listings: Sequence[pages.Listing],
+    sitemap: Sequence[tuple[str, datetime | None]],
 ) -> dict[str, bytes]:
     """Make the pages that are cheap to make every build: their bytes are their key."""
     site = maker.site
-    newest = max((p.last_modified for p in ordered), default=None)
-    urls: list[tuple[str, datetime | None]] = [(site.base_url, newest)]
-    urls += [(site.url(post_path(p)), p.last_modified) for p in ordered]
-    for listing in listings:
-        changed = max((p.last_modified for p in listing.posts), default=None)
-        urls.append((site.url(listing.folder), changed))
-    urls.append((site.url("feeds.html"), None))
     return {
         "feeds.html": maker.feeds_page(links),
         "feed-links.html": maker.feed_links_snippet(),
         "404.html": maker.not_found(),
         "style.css": maker.stylesheet(),
         "robots.txt": pages.robots(site),
-        **pages.sitemap(site, urls),
+        **pages.sitemap(site, sitemap),
     }
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from wcitfeed.errors import ContentError, Problems, WcitfeedError
 from wcitfeed.model import Site
+from wcitfeed.output import digest_stats
 
 POST_SUFFIXES = (".md", ".markdown")
 
@@ -100,3 +101,20 @@ def unreadable(path: Path, exc: OSError) -> ContentError:
         "content folder",
         path=path,
     )
+
+
+def inputs_signature(posts: list[Source], assets: list[Source], ledger: Path | None) -> str:
+    """Digest the stat of every input: posts, other files, and the ledger."""
+    rows = [(source.rel, source.size, source.mtime_ns) for source in [*posts, *assets]]
+    if ledger is not None:
+        try:
+            info = ledger.stat()
+            rows.append(("\0ledger", info.st_size, info.st_mtime_ns))
+        except FileNotFoundError:
+            rows.append(("\0no ledger", 0, 0))
+    return digest_stats(rows)
+
+
+def assets_signature(assets: list[Source]) -> str:
+    """Digest the stat of the files below the content folder that are not posts."""
+    return digest_stats((source.rel, source.size, source.mtime_ns) for source in assets)
