@@ -25,7 +25,7 @@ from typing import Any
 from wcitfeed import __version__
 from wcitfeed.errors import ContentError, EnvironmentProblem, WcitfeedError
 from wcitfeed.model import Author, Post, Ref
-from wcitfeed.output import state_digest
+from wcitfeed.output import digest_stats, state_digest
 
 CACHE_FILE = "cache.sqlite"
 _FORMAT = 6
@@ -87,7 +87,7 @@ class KeptPlan:
 
     files: Iterable[KeptFile]
     posts: list[KeptPost]
-    sitemap: list[tuple[str, datetime | None]]
+    sitemap: list[tuple[str, str | None]]
     state: dict[str, Any]
 
 
@@ -279,7 +279,8 @@ class EntryStore:
         self.connection.execute("BEGIN IMMEDIATE")
         self.connection.executemany("INSERT OR REPLACE INTO entries VALUES (?, ?, ?)", rows)
         self.connection.execute("COMMIT")
-        self.known().update(key for key, _, _ in rows)
+        if self._known is not None:  # else it is read when first asked for
+            self._known.update(key for key, _, _ in rows)
 
     def keep_only(self, keys: set[str]) -> None:
         """Drop the entries of posts no longer published (or changed since)."""
@@ -289,14 +290,6 @@ class EntryStore:
             self.connection.executemany("DELETE FROM entries WHERE key = ?", [(k,) for k in gone])
             self.connection.execute("COMMIT")
             self.known().difference_update(gone)
-
-    def drop(self, keys: Collection[str]) -> None:
-        """Drop the entries of these keys (posts changed since)."""
-        self.connection.execute("BEGIN IMMEDIATE")
-        self.connection.executemany("DELETE FROM entries WHERE key = ?", [(k,) for k in keys])
-        self.connection.execute("COMMIT")
-        if self._known is not None:
-            self._known.difference_update(keys)
 
     def close(self) -> None:
         self.connection.close()
@@ -416,12 +409,12 @@ def _store_kept(connection: sqlite3.Connection, kept: KeptPlan | None) -> None:
     )
 
 
-def sitemap_to_json(pages: list[tuple[str, datetime | None]]) -> str:
-    return json.dumps([[url, _iso(changed)] for url, changed in pages])
+def sitemap_to_json(pages: list[tuple[str, str | None]]) -> str:
+    return json.dumps(pages)
 
 
-def sitemap_from_json(text: str) -> list[tuple[str, datetime | None]]:
-    return [(_text(url), _aware(changed) if changed else None) for url, changed in json.loads(text)]
+def sitemap_from_json(text: str) -> list[tuple[str, str | None]]:
+    return [(_text(url), _optional(changed)) for url, changed in json.loads(text)]
 
 
 def _joined(rels: tuple[str, ...]) -> str:
@@ -501,12 +494,18 @@ class KeptReader:
                 found[kept.rel] = (post_from_json(post), kept)
         return found
 
-    def outputs(self) -> dict[str, OutputRow]:
-        """Return every output file's key and stat, in the order the digest takes them."""
-        rows = self.connection.execute(
-            "SELECT path, key, size, mtime_ns FROM outputs ORDER BY path"
-        )
-        return {str(path): (str(key), int(size), int(mtime)) for path, key, size, mtime in rows}
+    def outputs_of(self, paths: Collection[str]) -> dict[str, OutputRow]:
+        """Return the key and stat of the output files of ``paths`` that the last build
+        wrote."""
+        found: dict[str, OutputRow] = {}
+        listed = list(paths)
+        for start in range(0, len(listed), BATCH_KEYS):
+            part = listed[start : start + BATCH_KEYS]
+            marks = ",".join("?" * len(part))
+            query = f"SELECT path, key, size, mtime_ns FROM outputs WHERE path IN ({marks})"  # noqa: S608
+            for path, key, size, mtime in self.connection.execute(query, part):
+                found[str(path)] = (str(key), int(size), int(mtime))
+        return found
 
 
 @dataclass(frozen=True)
@@ -518,7 +517,9 @@ class EditedRows:
     kept_posts: list[KeptPost]
     outputs: dict[str, OutputRow]
     summary: dict[str, str]
-    sitemap: list[tuple[str, datetime | None]]
+    sitemap: list[tuple[str, str | None]]
+    # The entries of the edited posts as they were.
+    gone: Collection[str]
 
 
 def store_edit(folder: Path, rows: EditedRows) -> None:
@@ -539,7 +540,14 @@ def store_edit(folder: Path, rows: EditedRows) -> None:
                 "UPDATE outputs SET key = ?, size = ?, mtime_ns = ? WHERE path = ?",
                 [(*row, path) for path, row in rows.outputs.items()],
             )
-            summary = {**rows.summary, "sitemap": sitemap_to_json(rows.sitemap)}
+            connection.executemany("DELETE FROM entries WHERE key = ?", [(k,) for k in rows.gone])
+            # The outputs in the order the no-change path reads them, with the new rows.
+            listed = connection.execute("SELECT path, size, mtime_ns FROM outputs ORDER BY path")
+            summary = {
+                **rows.summary,
+                "digest": digest_stats(listed),
+                "sitemap": sitemap_to_json(rows.sitemap),
+            }
             connection.executemany("INSERT OR REPLACE INTO summary VALUES (?, ?)", summary.items())
             connection.execute("COMMIT")
     except sqlite3.Error as exc:

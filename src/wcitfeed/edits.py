@@ -54,7 +54,7 @@ from wcitfeed.ledger import (
     with_record,
 )
 from wcitfeed.model import Post, Site, feed_prefixes, post_path
-from wcitfeed.output import OutputSync, Planned, WriteReport, state_digest, write_atomic
+from wcitfeed.output import OutputSync, Planned, WriteReport, write_atomic
 from wcitfeed.plan import (
     POST_KINDS,
     Context,
@@ -64,9 +64,10 @@ from wcitfeed.plan import (
     Plan,
     PostWork,
     Recipe,
-    listing_changed,
+    last_change,
     recipe_key,
 )
+from wcitfeed.render import LazyTemplates
 from wcitfeed.scan import Source, assets_signature, inputs_signature
 
 # More edited posts than this at once take the full path: it uses every core.
@@ -75,13 +76,12 @@ QUICK_EDITS = 20
 
 @dataclass(frozen=True)
 class _Change:
-    """One edited post: its file, its checked front matter now, as published now, and as
-    the last build published it (with its key then)."""
+    """One edited post: its file, its checked front matter now, as published now, its key
+    in the last build, and its ledger record now."""
 
     source: Source
     loaded: Post
     live: Post
-    was: Post
     was_key: str
     record: Record
 
@@ -90,7 +90,7 @@ class _Change:
 class EditPlan:
     """What a quick build will do, decided before anything is written: the site as the
     ledger settled it, the edited posts, the ledger's new text, and each file to make
-    again with its key and job (and the kept stat of every output file)."""
+    again with its key, job and last recorded key and stat."""
 
     site: Site
     stamp: str
@@ -102,9 +102,8 @@ class EditPlan:
     jobs: dict[str, Job]
     context: Context
     outputs: dict[str, tuple[str, int, int]]
-    sitemap: list[tuple[str, datetime | None]]
+    sitemap: list[tuple[str, str | None]]
     state: dict[str, Any]
-    published: int
     latest: tuple[str, datetime] | None
 
 
@@ -192,7 +191,8 @@ def _plan_edit(
             return None
         files = kept.files_showing([c.source.rel for c in changes])
         shown = kept.posts({rel for f in files for rel in f.shows})
-        outputs = kept.outputs()
+        sitemap = sitemap_from_json(summary["sitemap"])
+        outputs = kept.outputs_of([f.path for f in files] + _sitemap_files(len(sitemap)))
     for change in changes:
         spliced = with_record(text, change.live.id, change.record)
         if spliced is None:
@@ -203,7 +203,7 @@ def _plan_edit(
         applied,
         stamp,
         state,
-        summary,
+        sitemap,
         (sources, assets),
         changes,
         files,
@@ -271,7 +271,7 @@ def _changes(
             return None
         if live.last_modified < was.last_modified:
             return None
-        changes.append(_Change(source, post, live, was, kept_post.key, record))
+        changes.append(_Change(source, post, live, kept_post.key, record))
     return changes
 
 
@@ -308,7 +308,7 @@ def _plan_files(
     site: Site,
     stamp: str,
     state: dict[str, Any],
-    summary: dict[str, str],
+    kept_sitemap: list[tuple[str, str | None]],
     inputs: tuple[list[Source], list[Source]],
     changes: list[_Change],
     files: list[KeptFile],
@@ -346,7 +346,7 @@ def _plan_files(
         jobs[kept_file.path] = job
         recipe = Recipe(kept_file.fixed, tuple(p.source for p in shows))
         planned.append(Planned(kept_file.path, recipe_key(file_keys, recipe, post_keys)))
-    sitemap = _sitemap(site, summary, changes, jobs)
+    sitemap = _sitemap(site, kept_sitemap, changes, jobs)
     if sitemap is None:
         return None
     for path, data in pages.sitemap(site, sitemap).items():
@@ -365,7 +365,6 @@ def _plan_files(
         links=links,
     )
     planned.sort(key=lambda item: item.path)
-    published = int(summary.get("published", "0"))
     return EditPlan(
         site,
         stamp,
@@ -379,23 +378,28 @@ def _plan_files(
         outputs,
         sitemap,
         state,
-        published,
         latest,
     )
 
 
+def _sitemap_files(urls: int) -> list[str]:
+    """Name the files a sitemap of ``urls`` pages may be in (one, or an index and its
+    parts)."""
+    parts = urls // pages.SITEMAP_URLS + 1
+    return ["sitemap.xml", *(f"sitemap-{number}.xml" for number in range(1, parts + 1))]
+
+
 def _sitemap(
-    site: Site, summary: dict[str, str], changes: list[_Change], jobs: dict[str, Job]
-) -> list[tuple[str, datetime | None]] | None:
+    site: Site, listed: list[tuple[str, str | None]], changes: list[_Change], jobs: dict[str, Job]
+) -> list[tuple[str, str | None]] | None:
     """Return the sitemap's pages with the edited posts' last change, and their listings'."""
-    listed = sitemap_from_json(summary["sitemap"])
     where = {url: number for number, (url, _) in enumerate(listed)}
-    changed: dict[str, datetime | None] = {}
+    changed: dict[str, str | None] = {}
     for change in changes:
-        changed[site.url(post_path(change.live))] = change.live.last_modified
+        changed[site.url(post_path(change.live))] = change.live.last_modified.isoformat()
     for job in jobs.values():
         if job.kind == "listing" and job.listing is not None:
-            changed[site.url(job.listing.folder)] = listing_changed(job.listing.posts)
+            changed[site.url(job.listing.folder)] = last_change(job.listing.posts)
     for url, moment in changed.items():
         if url not in where:
             return None
@@ -404,7 +408,14 @@ def _sitemap(
     root, newest = listed[0]
     if root != site.base_url or newest is None:
         return None
-    listed[0] = (root, max([newest, *(c.live.last_modified for c in changes)]))
+    latest = datetime.fromisoformat(newest)
+    for change in changes:
+        when = change.live.last_modified
+        if when == latest and when.isoformat() != newest:
+            return None  # the same time in two zones: which shows depends on the order
+        if when > latest:
+            latest, newest = when, when.isoformat()
+    listed[0] = (root, newest)
     return listed
 
 
@@ -417,7 +428,7 @@ def publish_edit(
     site = plan.site
     assert site.ledger is not None
     write_atomic(site.ledger, plan.ledger)
-    maker = Maker(plan.context)
+    maker = Maker(plan.context, templates=LazyTemplates(site))
     store = EntryStore(site.cache_dir, plan.stamp)
     own: dict[Path, dict[str, Job]] = {c.live.source: {} for c in plan.changes}
     for path, job in plan.jobs.items():
@@ -430,19 +441,14 @@ def publish_edit(
         for result in made:
             maker.ready.update(result.files)
         syncer.sync(plan.planned, lambda path: maker.make(path, plan.jobs[path]))
-        made_again, state = syncer.finish(whole=False)
-        gone = {c.was_key for c in plan.changes} - set(plan.context.keys.values())
-        store.drop(gone)
+        report, state = syncer.finish(whole=False)
     except BaseException:
         syncer.abort()
         raise
     finally:
         store.close()
-    outputs = {**plan.outputs, **state}
-    # Every other file of the site is as the last build left it.
-    written = set(made_again.written)
-    report = WriteReport(made_again.written, tuple(p for p in outputs if p not in written), ())
     kept_state = {**plan.state, "ledger": _stat(site.ledger), "latest": _latest_json(plan.latest)}
+    gone = {c.was_key for c in plan.changes} - set(plan.context.keys.values())
     store_edit(
         site.cache_dir,
         EditedRows(
@@ -460,10 +466,10 @@ def publish_edit(
             state,
             {
                 "inputs": inputs_signature(plan.sources, plan.assets, site.ledger),
-                "digest": state_digest(outputs),
                 "kept": json.dumps(kept_state),
             },
             plan.sitemap,
+            gone,
         ),
     )
     return report, maker.warnings

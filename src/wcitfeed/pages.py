@@ -12,7 +12,6 @@ import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 from xml.sax.saxutils import escape
@@ -366,15 +365,15 @@ class PageMaker:
         return text.encode("utf-8")
 
 
-def sitemap(site: Site, pages: Sequence[tuple[str, datetime | None]]) -> dict[str, bytes]:
-    """Return sitemap.xml for (URL, last change) pairs: one file, or an index of files of
-    at most 50,000 URLs each."""
+def sitemap(site: Site, pages: Sequence[tuple[str, str | None]]) -> dict[str, bytes]:
+    """Return sitemap.xml for (URL, last change in ISO 8601) pairs: one file, or an index
+    of files of at most 50,000 URLs each."""
     chunks = [pages[i : i + SITEMAP_URLS] for i in range(0, len(pages), SITEMAP_URLS)] or [[]]
     files = {}
     for number, chunk in enumerate(chunks, start=1):
         rows = []
         for url, changed in chunk:
-            lastmod = f"<lastmod>{changed.isoformat()}</lastmod>" if changed else ""
+            lastmod = f"<lastmod>{changed}</lastmod>" if changed else ""
             rows.append(f"<url><loc>{escape(url)}</loc>{lastmod}</url>\n")
         body = (
             '<?xml version="1.0" encoding="UTF-8"?>\n'

@@ -24,6 +24,7 @@ import filelock
 from wcitfeed.cache import (
     BuildCache,
     EntryStore,
+    QuickState,
     discard_cache,
     fingerprint,
     read_cache,
@@ -203,10 +204,11 @@ def _build_locked(site: Site, options: Options) -> BuildResult:
     now = options.now.astimezone(site.timezone).replace(microsecond=0)
     stamp = fingerprint(site.source, site.templates_dir)
     sources, assets = scan_sources(site)
-    unchanged = _unchanged(site, options, stamp, sources, assets, now)
+    quick = read_quick(site.cache_dir, stamp) if options.write else None
+    unchanged = _unchanged(site, options, quick, sources, assets, now)
     if unchanged is not None:
         return unchanged
-    edited = _quick(site, options, stamp, sources, assets, now)
+    edited = _quick(site, options, quick, stamp, (sources, assets), now)
     if edited is not None:
         return edited
     cache = read_cache(site.cache_dir, stamp) if options.write else BuildCache()
@@ -294,30 +296,34 @@ def _plan(
 def _quick(
     site: Site,
     options: Options,
+    quick: QuickState | None,
     stamp: str,
-    sources: list[Source],
-    assets: list[Source],
+    inputs: tuple[list[Source], list[Source]],
     now: datetime,
 ) -> BuildResult | None:
     """Build by the quick path (``edits``) when the only change is what a few published
     posts say; else return None, having written nothing."""
-    if options.preview is not None or not options.write or (site.cache_dir / WRITING).exists():
+    if quick is None or options.preview is not None or (site.cache_dir / WRITING).exists():
         return None
     # Imported here: it imports the rendering modules, which a build with nothing to do
     # never pays for.
     from wcitfeed.edits import plan_edit, publish_edit
 
-    plan = plan_edit(site, stamp, sources, assets, now)
+    plan = plan_edit(site, stamp, *inputs, now)
     if plan is None:
         return None
     if options.on_plan is not None:
         options.on_plan(len(plan.planned))
     writing = site.cache_dir / WRITING
     writing.touch()
-    report, warnings = publish_edit(plan, options.progress)
+    made, warnings = publish_edit(plan, options.progress)
     writing.unlink()
+    # Every other file is as the last build left it (the next build checks their stat).
+    written = set(made.written)
+    others = tuple(path for path in quick.outputs if path not in written)
+    report = WriteReport(made.written, others, ())
     result = BuildResult(
-        plan.site, plan.published, report, len(plan.outputs), warnings=_once(warnings)
+        plan.site, quick.posts, report, len(quick.outputs), warnings=_once(warnings)
     )
     _announce(plan.site, report, plan.jobs, result)
     return result
@@ -326,14 +332,13 @@ def _quick(
 def _unchanged(
     site: Site,
     options: Options,
-    stamp: str,
+    quick: QuickState | None,
     sources: list[Source],
     assets: list[Source],
     now: datetime,
 ) -> BuildResult | None:
     """Return the result of a build with nothing to do, from the cache's small summary
-    alone (input signature, due date, outputs and their stat), or None."""
-    quick = read_quick(site.cache_dir, stamp) if options.write else None
+    alone (``quick``: input signature, due date, outputs and their stat), or None."""
     if (
         quick is not None
         and not (site.cache_dir / WRITING).exists()  # a killed build has cleaning up to do

@@ -136,7 +136,7 @@ class Maker:
         context: Context,
         bodies: dict[Path, str] | None = None,
         *,
-        templates: dict[str, jinja2.Template] | None = None,
+        templates: Mapping[str, jinja2.Template] | None = None,
         workers: LatePool | None = None,
     ) -> None:
         self.context = context
@@ -433,7 +433,7 @@ class Plan:
     planned: list[Planned]
     jobs: dict[str, Job]
     recipes: dict[str, Recipe]
-    sitemap: list[tuple[str, datetime | None]]
+    sitemap: list[tuple[str, str | None]]
     maker: Maker
 
 
@@ -565,27 +565,28 @@ def plan_outputs(
 
 def sitemap_pages(
     site: Site, ordered: Sequence[Post], listings: Sequence[pages.Listing]
-) -> list[tuple[str, datetime | None]]:
-    """List the sitemap's pages with their last change: the updates page, each post's page
-    and each listing page, and the feeds page."""
-    newest = max((p.last_modified for p in ordered), default=None)
-    urls: list[tuple[str, datetime | None]] = [(site.base_url, newest)]
-    urls += [(site.url(post_path(p)), p.last_modified) for p in ordered]
+) -> list[tuple[str, str | None]]:
+    """List the sitemap's pages with their last change (ISO 8601): the updates page, each
+    post's page and each listing page, and the feeds page."""
+    urls: list[tuple[str, str | None]] = [(site.base_url, last_change(ordered))]
+    urls += [(site.url(post_path(p)), p.last_modified.isoformat()) for p in ordered]
     for listing in listings:
-        urls.append((site.url(listing.folder), listing_changed(listing.posts)))
+        urls.append((site.url(listing.folder), last_change(listing.posts)))
     urls.append((site.url("feeds.html"), None))
     return urls
 
 
-def listing_changed(shown: Iterable[Post]) -> datetime | None:
-    """Return when a listing page last changed: its latest post's last change."""
-    return max((p.last_modified for p in shown), default=None)
+def last_change(shown: Iterable[Post]) -> str | None:
+    """Return when a page of posts last changed: its latest post's last change (the first
+    of equal times, as shown)."""
+    latest = max((p.last_modified for p in shown), default=None)
+    return latest.isoformat() if latest else None
 
 
 def _constant_pages(
     maker: pages.PageMaker,
     links: Sequence[FeedLink],
-    sitemap: Sequence[tuple[str, datetime | None]],
+    sitemap: Sequence[tuple[str, str | None]],
 ) -> dict[str, bytes]:
     """Make the pages that are cheap to make every build: their bytes are their key."""
     site = maker.site

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import mimetypes
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from html.parser import HTMLParser
 from pathlib import Path
@@ -347,6 +347,26 @@ def load_templates(site: Site) -> dict[str, jinja2.Template]:
     if problems:
         raise Problems(problems)
     return templates
+
+
+class LazyTemplates(Mapping[str, jinja2.Template]):
+    """The templates of a site whose templates the last build parsed already (the cache
+    says none changed since): each is parsed when first asked for. A build that makes a
+    few files (``edits``) needs a few of the fourteen; parsing them all took 0.1 s."""
+
+    def __init__(self, site: Site) -> None:
+        self._env = make_environment(site.templates_dir, site.language)
+
+    def __getitem__(self, name: str) -> jinja2.Template:
+        if name not in TEMPLATES:
+            raise KeyError(name)
+        return self._env.get_template(name)  # Jinja2 keeps each once parsed
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(TEMPLATES)
+
+    def __len__(self) -> int:
+        return len(TEMPLATES)
 
 
 def _not_found(exc: jinja2.TemplateNotFound, templates_dir: Path, asked_by: str) -> TemplateError:
