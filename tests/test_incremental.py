@@ -174,6 +174,28 @@ def test_output_files_lost_or_changed_by_hand_are_made_again_as_they_were(
     assert snapshot(out) == before
 
 
+def test_files_lost_by_hand_during_a_quick_build_are_made_again_by_the_next(
+    tmp_path: Path, run_cli: Callable[..., Result]
+) -> None:
+    """A build that only makes again the files that show an edited post (the quick path)
+    stats only those; a file of another post lost by hand meanwhile is found, and made
+    again, by the next build, which sees a changed output folder."""
+    config = make_generated_site(tmp_path, 30)
+    assert run_cli("build", "--config", config, "--now", "2013-01-01").exit_code == 0
+    out = tmp_path / "output"
+    before = snapshot(out)
+    (out / "posts/post-0007/index.html").unlink()
+    post = tmp_path / "content/post-0020.md"
+    post.write_text(post.read_text() + "An edit.\n")
+    edited = run_cli("build", "--config", config, "--now", "2013-01-02", "--json")
+    written = set(json.loads(edited.output)["written"])
+    assert "posts/post-0020/index.html" in written
+    assert "posts/post-0007/index.html" not in written
+    again = run_cli("build", "--config", config, "--now", "2013-01-02", "--json")
+    assert json.loads(again.output)["written"] == ["posts/post-0007/index.html"]
+    assert snapshot(out)["posts/post-0007/index.html"] == before["posts/post-0007/index.html"]
+
+
 def test_cache_is_not_trusted_after_a_template_change(
     tmp_path: Path, run_cli: Callable[..., Result]
 ) -> None:
