@@ -11,7 +11,7 @@ its job without the posts (``shapes``). A build that finds only a few post files
 reads those, checks that their place is as it was, gives each its ledger record (reading
 and rewriting only that record), and makes again only the files that show them, from the
 kept shapes and the kept posts, with keys made the way the full plan makes them
-(``plan.recipe_key``). Anything else (a new, removed, invalid or moved post, a changed
+(``plan.KeyParts``). Anything else (a new, removed, invalid or moved post, a changed
 picture, a due post, a ledger changed by hand) takes the full path, which is always right.
 The property test in ``tests/test_incremental_equivalence.py`` checks that both paths
 write the same bytes.
@@ -57,15 +57,15 @@ from wcitfeed.model import Post, Site, feed_prefixes, post_path
 from wcitfeed.output import OutputSync, Planned, WriteReport, write_atomic
 from wcitfeed.plan import (
     POST_KINDS,
+    SHOWING,
     Context,
     Job,
     JobKind,
     Maker,
     Plan,
     PostWork,
-    Recipe,
+    file_key,
     last_change,
-    recipe_key,
 )
 from wcitfeed.render import LazyTemplates
 from wcitfeed.scan import Source, assets_signature, inputs_signature
@@ -118,10 +118,12 @@ def kept_plan(
 
     def files() -> Iterator[KeptFile]:
         # Made as they are stored, never all at once: a quarter of a million at 100,000 posts.
-        for path, recipe in plan.recipes.items():
-            job = plan.jobs[path]
-            shape = shapes.shape_of(job, context.sections)
-            yield KeptFile(path, job.kind, recipe.fixed, tuple(map(rel_of, recipe.shows)), shape)
+        parts = plan.key_parts
+        for path, job in plan.jobs.items():
+            if job.kind in SHOWING:
+                shows = tuple(rel_of(post.source) for post in parts.shown(job))
+                shape = shapes.shape_of(job, context.sections)
+                yield KeptFile(path, job.kind, parts.fixed(job), shows, shape)
 
     posts = [
         KeptPost(rel_of(p.source), p.id, p.updated, p.arrived, context.keys[p.source]) for p in live
@@ -344,8 +346,8 @@ def _plan_files(
         job, found = shapes.job_from(cast(JobKind, kept_file.kind), kept_file.shape, shows)
         sections = found or sections
         jobs[kept_file.path] = job
-        recipe = Recipe(kept_file.fixed, tuple(p.source for p in shows))
-        planned.append(Planned(kept_file.path, recipe_key(file_keys, recipe, post_keys)))
+        key = file_key(file_keys, kept_file.fixed, (p.source for p in shows), post_keys)
+        planned.append(Planned(kept_file.path, key))
     sitemap = _sitemap(site, kept_sitemap, changes, jobs)
     if sitemap is None:
         return None

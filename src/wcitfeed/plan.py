@@ -80,17 +80,6 @@ class Job:
         return self.document is not None and self.document.live
 
 
-@dataclass(frozen=True, slots=True)
-class Recipe:
-    """What an output file shows of posts, apart from everything else it is made of: the
-    digest of the rest (``fixed``), and the posts it shows (by source) in order. Its key is
-    made of the two (``Plan.key_of``), so a build whose only change is the text of a few
-    posts can make the keys of the files that show them again without planning the site."""
-
-    fixed: str
-    shows: tuple[Path, ...]
-
-
 @dataclass(frozen=True)
 class Context:
     """What every job needs besides its own argument; picklable for worker processes."""
@@ -424,22 +413,94 @@ class Maker:
             self.workers = None
 
 
+# The kinds of file that show posts: their keys are made by ``KeyParts``.
+SHOWING: tuple[JobKind, ...] = (
+    "fragment",
+    "email",
+    "page",
+    "index",
+    "listing",
+    "document",
+    "email_feed",
+)
+
+
+class KeyParts:
+    """The two parts of the key of a file that shows posts, each a function of its job:
+    the digest of everything it is made of but its posts (``fixed``), and the posts it
+    shows, in order (``shown``). The key is made of the first and the posts' keys
+    (``file_key``), so a build whose only change is the text of a few posts (``edits``)
+    keeps the first and makes the keys of the files that show them again without planning
+    the site."""
+
+    def __init__(
+        self, file_keys: keys.FileKeys, context: Context, site_links: tuple[FeedLink, ...]
+    ) -> None:
+        self._key = file_keys.of
+        self._links = context.links_by_prefix
+        self._sections = context.sections
+        self._links_digest = hashlib.sha256(repr(site_links).encode()).hexdigest()
+        # The same for every post: made once.
+        self._own = {kind: file_keys.of(kind) for kind in ("fragment", "email")}
+
+    def fixed(self, job: Job) -> str:
+        """Return the digest of what a file is made of besides its posts."""
+        key, links_digest = self._key, self._links_digest
+        if job.kind in self._own:
+            return self._own[job.kind]
+        if job.kind == "page":
+            around = job.around or pages.Neighbours()
+            newer, older = around.newer, around.older
+            return key(
+                "page",
+                links_digest,
+                *((newer.title, newer.url) if newer else (None, None)),
+                *((older.title, older.url) if older else (None, None)),
+            )
+        if job.kind == "index":
+            # Each section's number of posts, so that where one section ends is fixed too.
+            shown = [(s.key, s.label, s.url, s.total, len(s.posts)) for s in self._sections]
+            return key("index", links_digest, repr(shown))
+        if job.kind == "listing" and job.listing is not None:
+            feed_links = self._links.get(job.listing.feed_prefix, ())
+            bare = dataclasses.replace(job.listing, posts=())
+            return key("listing", repr(bare), links_digest, repr(feed_links))
+        if job.kind in ("document", "email_feed") and job.document is not None:
+            # A DocPlan's repr names every field but its posts.
+            return key(job.kind, repr(dataclasses.replace(job.document, posts=())))
+        raise ValueError(f"a file of kind {job.kind!r} shows no posts")
+
+    def shown(self, job: Job) -> Sequence[Post]:
+        """Return the posts a file shows, in order."""
+        if job.kind == "index":
+            return [p for s in self._sections for p in s.posts]
+        if job.listing is not None:
+            return job.listing.posts
+        if job.document is not None:
+            return job.document.posts
+        assert job.post is not None, job.kind
+        return (job.post,)
+
+
+def file_key(
+    file_keys: keys.FileKeys, fixed: str, shown: Iterable[Path], post_keys: Mapping[Path, str]
+) -> str:
+    """Return the key of a file that shows posts: of its fixed part and, in order, the keys
+    of the posts it shows (by source)."""
+    return file_keys.of(fixed, "".join([post_keys[source] for source in shown]))
+
+
 @dataclass(frozen=True)
 class Plan:
-    """Every output file of a build (path and key, in order), the job of each, what each
-    that shows posts shows (``recipes``), the sitemap's pages, and the maker to run the
-    jobs."""
+    """Every output file of a build (path and key, in order), the job of each, how the
+    keys of those that show posts are made (``key_parts``), the sitemap's pages, and the
+    maker to run the jobs."""
 
     planned: list[Planned]
     jobs: dict[str, Job]
-    recipes: dict[str, Recipe]
+    key_parts: KeyParts
     sitemap: list[tuple[str, str | None]]
     maker: Maker
-
-
-def recipe_key(stamp_keys: keys.FileKeys, recipe: Recipe, post_keys: Mapping[Path, str]) -> str:
-    """Return the key of a file that shows posts: of its fixed part and its posts' keys."""
-    return stamp_keys.of(recipe.fixed, "".join([post_keys[s] for s in recipe.shows]))
 
 
 def plan_outputs(
@@ -472,7 +533,6 @@ def plan_outputs(
     sizes = {a.rel: a.size for a in assets}
     ref_urls, link_warnings = sources.resolve_links(site, posts)
     digests = {p.source: keys.post_key(p, sizes, ref_urls) for p in posts}
-    links_digest = hashlib.sha256(repr(site_links).encode()).hexdigest()
     context = Context(
         site,
         sizes,
@@ -487,55 +547,32 @@ def plan_outputs(
     maker.warnings.extend(link_warnings)
     file_keys = keys.FileKeys(stamp)
     key = file_keys.of
-    recipes: dict[str, Recipe] = {}
+    parts = KeyParts(file_keys, context, site_links)
 
-    def showing(path: str, job: Job, fixed: str, shown: Iterable[Post]) -> tuple[str, str, Job]:
-        recipe = Recipe(fixed, tuple(p.source for p in shown))
-        recipes[path] = recipe
-        return path, recipe_key(file_keys, recipe, digests), job
+    def showing(path: str, job: Job) -> tuple[str, str, Job]:
+        shown = (p.source for p in parts.shown(job))
+        return path, file_key(file_keys, parts.fixed(job), shown, digests), job
 
     jobs: list[tuple[str, str, Job]] = []
     for asset in assets:
         asset_key = key("asset", str(asset.mtime_ns), str(asset.size))
         jobs.append((asset.rel, asset_key, Job("asset", source=asset.file)))
     for post in posts:
-        page = page_file(post_path(post))
-        alone = (post,)
         if site.fragments:
-            fragment = f"fragments/{post.slug}.html"
-            jobs.append(showing(fragment, Job("fragment", post), key("fragment"), alone))
+            jobs.append(showing(f"fragments/{post.slug}.html", Job("fragment", post)))
         if site.email_fragments:
-            email_file = f"email/{post.slug}.html"
-            jobs.append(showing(email_file, Job("email", post), key("email"), alone))
-        around = neighbours[post.source]
-        newer, older = around.newer, around.older
-        page_fixed = key(
-            "page",
-            links_digest,
-            *((newer.title, newer.url) if newer else (None, None)),
-            *((older.title, older.url) if older else (None, None)),
-        )
-        jobs.append(showing(page, Job("page", post, around=around), page_fixed, alone))
-    # Each section's number of posts, so that where one section's posts end is fixed too.
-    shown = [(s.key, s.label, s.url, s.total, len(s.posts)) for s in sections]
-    index_fixed = key("index", links_digest, repr(shown))
-    everywhere = [p for s in sections for p in s.posts]
-    jobs.append(showing("index.html", Job("index"), index_fixed, everywhere))
+            jobs.append(showing(f"email/{post.slug}.html", Job("email", post)))
+        page = page_file(post_path(post))
+        jobs.append(showing(page, Job("page", post, around=neighbours[post.source])))
+    jobs.append(showing("index.html", Job("index")))
     for listing in listings:
-        feed_links = context.links_by_prefix.get(listing.feed_prefix, ())
-        bare = dataclasses.replace(listing, posts=())
-        fixed = key("listing", repr(bare), links_digest, repr(feed_links))
-        jobs.append(showing(listing.path, Job("listing", listing=listing), fixed, listing.posts))
+        jobs.append(showing(listing.path, Job("listing", listing=listing)))
     sitemap = sitemap_pages(site, ordered, listings)
     for path, data in _constant_pages(maker.pages, links, sitemap).items():
         jobs.append((path, key(path, hashlib.sha256(data).hexdigest()), Job("constant", data=data)))
 
     def document(plan: feedset.DocPlan) -> tuple[str, str, Job]:
-        # A document is made of its shape (a DocPlan's repr names every field but its
-        # posts) and of its posts' keys.
-        shape = dataclasses.replace(plan, posts=())
-        job = Job("document", document=plan)
-        return showing(plan.path, job, key("document", repr(shape)), plan.posts)
+        return showing(plan.path, Job("document", document=plan))
 
     for feed in feeds:
         jobs.extend(document(plan) for plan in feedset.plan_documents(site, feed))
@@ -550,9 +587,7 @@ def plan_outputs(
                 jobs.append(document(plan))
     if site.email_feed:
         email = feedset.email_plan(site, ordered)
-        bare_email = dataclasses.replace(email, posts=())
-        job = Job("email_feed", document=email)
-        jobs.append(showing(email.path, job, key("email_feed", repr(bare_email)), email.posts))
+        jobs.append(showing(email.path, Job("email_feed", document=email)))
     moved, found = redirects.plan_redirects(site, ordered, earlier or {}, (j[0] for j in jobs))
     maker.warnings.extend(found)
     for redirect in moved:
@@ -560,7 +595,7 @@ def plan_outputs(
         redirect_key = key(redirect.file, hashlib.sha256(data).hexdigest())
         jobs.append((redirect.file, redirect_key, Job("constant", data=data)))
     planned = [Planned(path, k) for path, k, _ in jobs]
-    return Plan(planned, {path: job for path, _, job in jobs}, recipes, sitemap, maker)
+    return Plan(planned, {path: job for path, _, job in jobs}, parts, sitemap, maker)
 
 
 def sitemap_pages(

@@ -19,18 +19,6 @@ from wcitfeed.model import FeedLink, Post
 from wcitfeed.pages import Listing, Neighbours, PostLink, Section
 from wcitfeed.plan import Job, JobKind
 
-# The kinds of file a shape is kept for: those that show posts.
-SHOWING: tuple[JobKind, ...] = (
-    "fragment",
-    "email",
-    "page",
-    "index",
-    "listing",
-    "document",
-    "email_feed",
-)
-
-
 # One encoder for every shape: json.dumps with an option makes one per call.
 _encode = json.JSONEncoder(ensure_ascii=False).encode
 
