@@ -348,11 +348,7 @@ def store_cache(folder: Path, previous: BuildCache, cache: BuildCache) -> None:
             _store_rows(connection, previous, cache)
             connection.execute("COMMIT")
     except sqlite3.Error as exc:
-        raise EnvironmentProblem(
-            f"the cache cannot be written ({exc}); the output is complete, but the next "
-            "build will redo everything (free some space or fix the folder's permissions)",
-            path=folder / CACHE_FILE,
-        ) from None
+        raise _unwritable(folder, exc) from None
 
 
 def _store_rows(connection: sqlite3.Connection, previous: BuildCache, cache: BuildCache) -> None:
@@ -551,11 +547,7 @@ def store_edit(folder: Path, rows: EditedRows) -> None:
             connection.executemany("INSERT OR REPLACE INTO summary VALUES (?, ?)", summary.items())
             connection.execute("COMMIT")
     except sqlite3.Error as exc:
-        raise EnvironmentProblem(
-            f"the cache cannot be written ({exc}); the output is complete, but the next "
-            "build will redo everything (free some space or fix the folder's permissions)",
-            path=folder / CACHE_FILE,
-        ) from None
+        raise _unwritable(folder, exc) from None
 
 
 def post_to_json(post: Post) -> str:
@@ -638,3 +630,12 @@ def _aware(value: object) -> datetime:
     if moment.tzinfo is None:
         raise ValueError("a date without offset")
     return moment
+
+
+def _unwritable(folder: Path, exc: sqlite3.Error) -> EnvironmentProblem:
+    """Return the problem to report when the cache in ``folder`` cannot be written."""
+    return EnvironmentProblem(
+        f"the cache cannot be written ({exc}); the output is complete, but the next "
+        "build will redo everything (free some space or fix the folder's permissions)",
+        path=folder / CACHE_FILE,
+    )

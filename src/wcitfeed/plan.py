@@ -15,7 +15,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, get_args
 
 import jinja2
 
@@ -414,14 +414,8 @@ class Maker:
 
 
 # The kinds of file that show posts: their keys are made by ``KeyParts``.
-SHOWING: tuple[JobKind, ...] = (
-    "fragment",
-    "email",
-    "page",
-    "index",
-    "listing",
-    "document",
-    "email_feed",
+SHOWING: tuple[JobKind, ...] = tuple(
+    kind for kind in get_args(JobKind) if kind not in ("constant", "asset")
 )
 
 
