@@ -11,7 +11,7 @@ its job without the posts (``shapes``). A build that finds only a few post files
 reads those, checks that their place is as it was, gives each its ledger record (reading
 and rewriting only that record), and makes again only the files that show them, from the
 kept shapes and the kept posts, with keys made the way the full plan makes them
-(``plan.KeyParts``). Anything else (a new, removed, invalid or moved post, a changed
+(``plan.file_key``). Anything else (a new, removed, invalid or moved post, a changed
 picture, a due post, a ledger changed by hand) takes the full path, which is always right.
 The property test in ``tests/test_incremental_equivalence.py`` checks that both paths
 write the same bytes.
