@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import Future
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.helpers import THEME, snapshot, write_generated_post
+from wcitfeed import plan, render
 from wcitfeed.cli import main
 from wcitfeed.workers import LatePool
 
@@ -250,6 +252,52 @@ def test_workers_started_before_planning_end_with_a_build_that_fails_in_planning
     assert isinstance(outcome[0], RuntimeError)
     assert len(processes) == (os.cpu_count() or 1)
     assert not any(process.is_alive() for process in processes)
+
+
+class InProcessWorkers:
+    """Stands in for the worker pool: each task runs at once in this process, against a
+    maker given exactly the context the real workers are sent, so what the tasks render
+    can be counted here."""
+
+    def __init__(self, site: Any) -> None:
+        self.site = site
+
+    def begin(self, context: Any) -> InProcessWorkers:
+        plan._WORKER["maker"] = plan.Maker(context, templates=render.load_templates(self.site))
+        return self
+
+    def submit(self, task: Any, *args: Any) -> Future[Any]:
+        done: Future[Any] = Future()
+        done.set_result(task(*args))
+        return done
+
+    def close(self) -> None:
+        plan._WORKER.clear()
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="needs two cores to make in parallel")
+def test_a_cold_build_renders_each_post_once_whoever_makes_its_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Workers render the posts, then make the listings and feed documents that show them
+    from the entries and summaries stored meanwhile: no post is rendered twice."""
+    monkeypatch.setattr("wcitfeed.plan.PARALLEL_POSTS", 1)
+    monkeypatch.setattr("wcitfeed.plan.PARALLEL_THRESHOLD", 1)
+    monkeypatch.setattr("wcitfeed.pipeline.SLICE_POSTS", 5)
+    monkeypatch.setattr("wcitfeed.plan.start_workers", InProcessWorkers)
+    rendered: list[str] = []
+    render_post = render.render_post
+
+    def counted(site: Any, post: Any, *args: Any) -> Any:
+        rendered.append(post.slug)
+        return render_post(site, post, *args)
+
+    monkeypatch.setattr("wcitfeed.render.render_post", counted)
+    site = make_site(tmp_path)
+    build(site, "2012-06-01T12:00:00+00:00")
+    pages = sorted(path.parent.name for path in (site / "output/posts").glob("*/index.html"))
+    assert len(pages) == 12
+    assert sorted(rendered) == pages
 
 
 def test_an_edit_that_keeps_each_post_in_place_takes_the_quick_path(

@@ -90,7 +90,8 @@ class Context:
     sections: tuple[pages.Section, ...]
     # Each feed's links by its prefix ("" for the site), for the pages that offer them.
     links_by_prefix: dict[str, tuple[FeedLink, ...]]
-    # Each post's key (its digest) by source, and where the entries of this build are kept.
+    # Each post's key (its digest) by source (workers get none: each task brings those it
+    # needs), and where the entries of this build are kept.
     keys: dict[Path, str] = dataclasses.field(default_factory=dict)
     entries: Path | None = None
     # The URL of each post another post links to by file (``Post.refs``), by query.
@@ -145,6 +146,9 @@ class Maker:
         # else when first needed.
         self.workers = workers
         self.reader = EntryReader(context.entries) if context.entries else None
+        # The keys of the posts whose stored entries this maker may read: every post's in
+        # the main process; in a worker, those of the posts its current task shows.
+        self.keys: Mapping[Path, str] = context.keys
         # The stored entries of the document or page being made, read in one query.
         self.batch: dict[tuple[str, str], bytes] = {}
 
@@ -169,7 +173,7 @@ class Maker:
 
     def _stored(self, post: Post, kind: str) -> bytes | None:
         """Return what the entry store holds of this very post (its key) in ``kind``."""
-        key = self.context.keys.get(post.source)
+        key = self.keys.get(post.source)
         if self.reader is None or key is None:
             return None
         found = self.batch.get((key, kind))
@@ -181,7 +185,7 @@ class Maker:
         self.batch = {}
         if self.reader is None or not posts:
             return
-        wanted = {self.context.keys[p.source] for p in posts if p.source in self.context.keys}
+        wanted = {self.keys[p.source] for p in posts if p.source in self.keys}
         found = self.reader.get_many(wanted, kind)
         self.batch = {(key, kind): data for key, data in found.items()}
 
@@ -271,7 +275,7 @@ class Maker:
             # Rendered first, the post is in the memo: nothing asks the store for it.
             self.rendered(post)
         files = {path: self.make_handed_over(path, job, tree) for path, job in work.files.items()}
-        key = self.context.keys[post.source]
+        key = self.keys[post.source]
         entry = self.entry if work.stored else self._serialised
         entries = [(key, fmt, entry(post, fmt)) for fmt in self.context.site.formats]
         # Summaries serve listing pages later: kept with the entries. (A fragment serves
@@ -299,7 +303,10 @@ class Maker:
             return lambda: made
         chunks = [list(work[i :: cores * 2]) for i in range(cores * 2)]
         pool = self._pool()
-        futures = [pool.submit(_worker_posts, chunk, tree) for chunk in chunks]
+        futures = [
+            pool.submit(_worker_posts, chunk, tree, self._keys_of(w.post for w in chunk))
+            for chunk in chunks
+        ]
 
         def results() -> list[PostMade]:
             made: list[PostMade] = []
@@ -314,7 +321,13 @@ class Maker:
     def _pool(self) -> ProcessPoolExecutor:
         if self.workers is None:
             self.workers = start_workers(self.context.site)
-        return self.workers.begin(self.context)
+        # Every post's key would cost each worker ~40 MiB at 100,000 posts: each task
+        # carries the keys of the posts it shows instead (``_keys_of``).
+        return self.workers.begin(dataclasses.replace(self.context, keys={}))
+
+    def _keys_of(self, posts: Iterable[Post]) -> dict[Path, str]:
+        """Return the keys of ``posts`` (those this build knows), for a worker's task."""
+        return {p.source: self.keys[p.source] for p in posts if p.source in self.keys}
 
     def make_bytes(self, path: str, job: Job) -> bytes:
         """Make a file that is never streamed (a post's own file, a small document)."""
@@ -394,8 +407,9 @@ class Maker:
         # Big feed documents first, so no worker is left with one at the end.
         parallel.sort(key=lambda pj: -len(pj[1].document.posts) if pj[1].document else 0)
         pool = self._pool()
+        tasks = [parallel[i :: cores * 4] for i in range(cores * 4)]
         futures = [
-            pool.submit(_worker_make, parallel[i :: cores * 4], tree) for i in range(cores * 4)
+            pool.submit(_worker_make, task, tree, self._keys_of(_shown_by(task))) for task in tasks
         ]
 
         def collect() -> None:
@@ -653,19 +667,30 @@ def _worker_init(site: Site, handoff: Queue[Context | None]) -> None:
         _WORKER["maker"] = Maker(context, templates=templates)
 
 
+def _shown_by(jobs: Iterable[tuple[str, Job]]) -> Iterator[Post]:
+    """Yield the posts that the listings and documents among ``jobs`` show."""
+    for _, job in jobs:
+        if job.listing is not None:
+            yield from job.listing.posts
+        if job.document is not None:
+            yield from job.document.posts
+
+
 def _worker_make(
-    jobs: list[tuple[str, Job]], tree: str | None
+    jobs: list[tuple[str, Job]], tree: str | None, post_keys: dict[Path, str]
 ) -> tuple[dict[str, bytes | Staged], list[WcitfeedError]]:
     maker = _WORKER["maker"]
     maker.warnings = []
+    maker.keys = post_keys
     results = {path: maker.make_handed_over(path, job, tree) for path, job in jobs}
     return results, maker.warnings
 
 
 def _worker_posts(
-    work: list[PostWork], tree: str | None
+    work: list[PostWork], tree: str | None, post_keys: dict[Path, str]
 ) -> tuple[list[PostMade], list[WcitfeedError]]:
     maker = _WORKER["maker"]
     maker.warnings = []
+    maker.keys = post_keys
     made = maker.render_posts(work, tree)
     return made, maker.warnings
