@@ -75,6 +75,16 @@ class Job:
     around: pages.Neighbours | None = None
 
     @property
+    def posts(self) -> Sequence[Post]:
+        """Return the posts this job itself names, in order: a listing's, a document's, or
+        its post (the index page's are its sections', which the context holds)."""
+        if self.listing is not None:
+            return self.listing.posts
+        if self.document is not None:
+            return self.document.posts
+        return () if self.post is None else (self.post,)
+
+    @property
     def live_feed(self) -> bool:
         """Say whether this makes a live feed document (the ones a hub announces)."""
         return self.document is not None and self.document.live
@@ -409,7 +419,10 @@ class Maker:
         pool = self._pool()
         tasks = [parallel[i :: cores * 4] for i in range(cores * 4)]
         futures = [
-            pool.submit(_worker_make, task, tree, self._keys_of(_shown_by(task))) for task in tasks
+            pool.submit(
+                _worker_make, task, tree, self._keys_of(p for _, j in task for p in j.posts)
+            )
+            for task in tasks
         ]
 
         def collect() -> None:
@@ -482,12 +495,8 @@ class KeyParts:
         """Return the posts a file shows, in order."""
         if job.kind == "index":
             return [p for s in self._sections for p in s.posts]
-        if job.listing is not None:
-            return job.listing.posts
-        if job.document is not None:
-            return job.document.posts
-        assert job.post is not None, job.kind
-        return (job.post,)
+        assert job.kind in SHOWING, job.kind
+        return job.posts
 
 
 def file_key(
@@ -665,15 +674,6 @@ def _worker_init(site: Site, handoff: Queue[Context | None]) -> None:
     context = handoff.get()
     if context is not None:
         _WORKER["maker"] = Maker(context, templates=templates)
-
-
-def _shown_by(jobs: Iterable[tuple[str, Job]]) -> Iterator[Post]:
-    """Yield the posts that the listings and documents among ``jobs`` show."""
-    for _, job in jobs:
-        if job.listing is not None:
-            yield from job.listing.posts
-        if job.document is not None:
-            yield from job.document.posts
 
 
 def _worker_make(
