@@ -12,6 +12,7 @@ import hashlib
 import os
 import posixpath
 import re
+import sys
 import tomllib
 import uuid
 from collections.abc import Callable, Mapping
@@ -541,7 +542,9 @@ def _category(
             lines.get("category", 1),
             "category",
         )
-    return category
+    # One string for all the posts of a category (and of a tag, in ``_tags``): 100,000
+    # posts held a copy each.
+    return sys.intern(category) if category is not None else None
 
 
 # Anything in a post's text that could name a local file: a word with a file extension.
@@ -704,7 +707,7 @@ def _tags(value: object, fail: Callable[[str], None]) -> tuple[str, ...]:
     tags: list[str] = []
     for item in items:
         if isinstance(item, str | int | float) and not isinstance(item, bool) and str(item).strip():
-            tags.append(str(item).strip())
+            tags.append(sys.intern(str(item).strip()))
         else:
             fail(f"entry {quote(item)} is not a tag (write tags: [one, two])")
     return tuple(dict.fromkeys(tags))

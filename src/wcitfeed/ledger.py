@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -278,7 +279,8 @@ def _read_record(
         times["published"],
         times["withdrawn"],
         times["arrived"],
-        tuple(feeds),
+        # A feed's name is one string for all the records that list it.
+        tuple(sys.intern(feed) for feed in feeds),
         tuple(paths),
         source,
     )
