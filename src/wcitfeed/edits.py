@@ -141,7 +141,7 @@ def kept_plan(
         "assets": assets_signature(assets),
         "latest": _latest_json(latest_record(ledger)),
     }
-    return KeptPlan(files(), posts, plan.sitemap, state)
+    return KeptPlan(files(), posts, plan.sitemap.pages(), state)
 
 
 def plan_edit(

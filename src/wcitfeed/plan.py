@@ -57,6 +57,7 @@ JobKind = Literal[
     "document",
     "email_feed",
     "constant",
+    "sitemap",
     "asset",
 ]
 
@@ -161,6 +162,8 @@ class Maker:
         self.keys: Mapping[Path, str] = context.keys
         # The stored entries of the document or page being made, read in one query.
         self.batch: dict[tuple[str, str], bytes] = {}
+        # The site's sitemap, made again when its files are written (main process only).
+        self.sitemap: Sitemap | None = None
 
     def rendered(self, post: Post) -> RenderedPost:
         """Return the post rendered, from the memo when this very post was rendered before."""
@@ -381,6 +384,9 @@ class Maker:
             return data
         if job.kind == "constant":
             return job.data
+        if job.kind == "sitemap":
+            assert self.sitemap is not None
+            return self.sitemap.files()[path]
         if job.kind == "asset":
             return Path(job.source).read_bytes()
         assert job.post is not None
@@ -442,7 +448,7 @@ class Maker:
 
 # The kinds of file that show posts: their keys are made by ``KeyParts``.
 SHOWING: tuple[JobKind, ...] = tuple(
-    kind for kind in get_args(JobKind) if kind not in ("constant", "asset")
+    kind for kind in get_args(JobKind) if kind not in ("constant", "sitemap", "asset")
 )
 
 
@@ -508,15 +514,35 @@ def file_key(
 
 
 @dataclass(frozen=True)
+class Sitemap:
+    """The sitemap of a site: its pages (the updates page, each post's, each listing's and
+    the feeds page) and its files, listed and made again each time they are asked for
+    rather than held through the build (at 100,000 posts, ~38 MiB for the list and the
+    files' bytes)."""
+
+    site: Site
+    ordered: Sequence[Post]
+    listings: Sequence[pages.Listing]
+
+    def pages(self) -> list[tuple[str, str | None]]:
+        """List the sitemap's pages with their last change (ISO 8601)."""
+        return sitemap_pages(self.site, self.ordered, self.listings)
+
+    def files(self) -> dict[str, bytes]:
+        """Make the sitemap's files (one, or an index and its parts), by path."""
+        return pages.sitemap(self.site, self.pages())
+
+
+@dataclass(frozen=True)
 class Plan:
     """Every output file of a build (path and key, in order), the job of each, how the
-    keys of those that show posts are made (``key_parts``), the sitemap's pages, and the
-    maker to run the jobs."""
+    keys of those that show posts are made (``key_parts``), the sitemap, and the maker to
+    run the jobs."""
 
     planned: list[Planned]
     jobs: dict[str, Job]
     key_parts: KeyParts
-    sitemap: list[tuple[str, str | None]]
+    sitemap: Sitemap
     maker: Maker
 
 
@@ -584,9 +610,12 @@ def plan_outputs(
     jobs.append(showing("index.html", Job("index")))
     for listing in listings:
         jobs.append(showing(listing.path, Job("listing", listing=listing)))
-    sitemap = sitemap_pages(site, ordered, listings)
-    for path, data in _constant_pages(maker.pages, links, sitemap).items():
+    for path, data in _constant_pages(maker.pages, links).items():
         jobs.append((path, key(path, hashlib.sha256(data).hexdigest()), Job("constant", data=data)))
+    # Keyed by their bytes, like the constant pages, but made again when written.
+    maker.sitemap = sitemap = Sitemap(site, ordered, listings)
+    for path, data in sitemap.files().items():
+        jobs.append((path, key(path, hashlib.sha256(data).hexdigest()), Job("sitemap")))
 
     def document(plan: feedset.DocPlan) -> tuple[str, str, Job]:
         return showing(plan.path, Job("document", document=plan))
@@ -635,11 +664,7 @@ def last_change(shown: Iterable[Post]) -> str | None:
     return latest.isoformat() if latest else None
 
 
-def _constant_pages(
-    maker: pages.PageMaker,
-    links: Sequence[FeedLink],
-    sitemap: Sequence[tuple[str, str | None]],
-) -> dict[str, bytes]:
+def _constant_pages(maker: pages.PageMaker, links: Sequence[FeedLink]) -> dict[str, bytes]:
     """Make the pages that are cheap to make every build: their bytes are their key."""
     site = maker.site
     return {
@@ -648,7 +673,6 @@ def _constant_pages(
         "404.html": maker.not_found(),
         "style.css": maker.stylesheet(),
         "robots.txt": pages.robots(site),
-        **pages.sitemap(site, sitemap),
     }
 
 
