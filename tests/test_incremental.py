@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from xml.etree import ElementTree
 
 import feedparser
 import filelock
+import pytest
 from click.testing import Result
 
 from tests.helpers import THEME, full_post, make_generated_site, snapshot
@@ -303,3 +306,52 @@ def test_the_cache_keeps_every_field_of_a_post() -> None:
     for item in fields(Post):
         assert item.default is MISSING or getattr(post, item.name) != item.default, item.name
     assert post_from_json(post_to_json(post)) == post
+
+
+SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
+
+
+def test_a_sitemap_over_the_limit_is_an_index_of_parts_with_every_page_once(
+    tmp_path: Path, run_cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sitemap's files are made as they are written (never held whole): cut into
+    parts of the protocol's size, every page once and in order, and kept right by a
+    quick build after an edit."""
+    from wcitfeed import pages
+
+    monkeypatch.setattr(pages, "SITEMAP_URLS", 4)
+    config = make_generated_site(tmp_path, 9)
+    out = tmp_path / "output"
+    assert run_cli("build", "--config", config, "--now", "2013-01-01").exit_code == 0
+
+    def listed() -> list[tuple[str, str | None]]:
+        index = ElementTree.parse(out / "sitemap.xml").getroot()
+        assert index.tag == f"{SITEMAP}sitemapindex"
+        found = []
+        for loc in index.iter(f"{SITEMAP}loc"):
+            part = ElementTree.parse(out / loc.text.removeprefix("https://gen.example.org/"))
+            urls = part.getroot().findall(f"{SITEMAP}url")
+            assert 1 <= len(urls) <= 4
+            found += [(u.findtext(f"{SITEMAP}loc"), u.findtext(f"{SITEMAP}lastmod")) for u in urls]
+        return found
+
+    urls = [url for url, _ in listed()]
+    posts = [f"https://gen.example.org/posts/post-{n:04d}/" for n in range(9, 0, -1)]
+    assert urls[0] == "https://gen.example.org/"
+    assert urls[1:10] == posts  # newest first
+    assert urls[-1] == "https://gen.example.org/feeds.html"
+    assert len(urls) == len(set(urls)) > 11  # the listing pages too
+    assert dict(listed())[posts[4]] == "2012-01-05T09:00:00+00:00"
+
+    # After an edit (the quick path), the post has its new date there, and the parts are
+    # byte for byte those a cold build of the same site makes.
+    post = tmp_path / "content/post-0005.md"
+    post.write_text(post.read_text().replace("Body of post 5", "Corrected body of post 5"))
+    assert run_cli("build", "--config", config, "--now", "2013-02-01T10:00:00+00:00").exit_code == 0
+    assert dict(listed())[posts[4]] == "2013-02-01T10:00:00+00:00"
+    quick = {p.name: p.read_bytes() for p in out.glob("sitemap*.xml")}
+    shutil.rmtree(out)
+    shutil.rmtree(tmp_path / ".wcitfeed-cache")
+    assert run_cli("build", "--config", config, "--now", "2013-03-01").exit_code == 0
+    assert {p.name: p.read_bytes() for p in out.glob("sitemap*.xml")} == quick
+    assert len(quick) == 5  # the index and four parts

@@ -25,7 +25,7 @@ from typing import Any
 from wcitfeed import __version__
 from wcitfeed.errors import ContentError, EnvironmentProblem, WcitfeedError
 from wcitfeed.model import Author, Post, Ref
-from wcitfeed.output import digest_stats, state_digest
+from wcitfeed.output import digest_stats
 
 CACHE_FILE = "cache.sqlite"
 _FORMAT = 6
@@ -87,7 +87,7 @@ class KeptPlan:
 
     files: Iterable[KeptFile]
     posts: list[KeptPost]
-    sitemap: list[tuple[str, str | None]]
+    sitemap: Iterable[tuple[str, str | None]]
     state: dict[str, Any]
 
 
@@ -354,34 +354,41 @@ def store_cache(folder: Path, previous: BuildCache, cache: BuildCache) -> None:
 def _store_rows(connection: sqlite3.Connection, previous: BuildCache, cache: BuildCache) -> None:
     gone_posts = [(rel,) for rel in previous.posts.keys() - cache.posts.keys()]
     connection.executemany("DELETE FROM posts WHERE rel = ?", gone_posts)
+    # Rows are made as they are stored, never listed whole (the posts' alone took ~60 MiB
+    # at 100,000 posts, on top of everything the build holds at its end).
     connection.executemany(
         "INSERT OR REPLACE INTO posts VALUES (?, ?, ?, ?)",
-        [
+        (
             (rel, mtime_ns, size, post_to_json(post))
             for rel, (mtime_ns, size, post) in cache.posts.items()
             if previous.posts.get(rel) != (mtime_ns, size, post)
-        ],
+        ),
     )
     gone_outputs = [(rel,) for rel in previous.outputs.keys() - cache.outputs.keys()]
     connection.executemany("DELETE FROM outputs WHERE path = ?", gone_outputs)
     connection.executemany(
         "INSERT OR REPLACE INTO outputs VALUES (?, ?, ?, ?)",
-        [(rel, *row) for rel, row in cache.outputs.items() if previous.outputs.get(rel) != row],
+        ((rel, *row) for rel, row in cache.outputs.items() if previous.outputs.get(rel) != row),
     )
-    # The outputs' order matters to the digest: read them back as the no-change path will.
-    listed = {
-        str(rel): cache.outputs[str(rel)]
-        for (rel,) in connection.execute("SELECT path FROM outputs ORDER BY path")
-    }
     summary = {
         "fingerprint": cache.fingerprint,
         "inputs": cache.inputs,
         "next_due": cache.next_due.isoformat() if cache.next_due else "",
         "published": str(cache.published),
-        "digest": state_digest(listed),
+        "digest": digest_stats(_stats_in_order(connection, cache.outputs)),
     }
     connection.executemany("INSERT OR REPLACE INTO summary VALUES (?, ?)", summary.items())
     _store_kept(connection, cache.kept)
+
+
+def _stats_in_order(
+    connection: sqlite3.Connection, outputs: Mapping[str, OutputRow]
+) -> Iterator[tuple[str, int, int]]:
+    """Yield each output's path, size and mtime in the order the no-change path reads
+    them back (the order matters to their digest)."""
+    for (rel,) in connection.execute("SELECT path FROM outputs ORDER BY path"):
+        _, size, mtime_ns = outputs[str(rel)]
+        yield str(rel), size, mtime_ns
 
 
 def _store_kept(connection: sqlite3.Connection, kept: KeptPlan | None) -> None:
@@ -397,7 +404,7 @@ def _store_kept(connection: sqlite3.Connection, kept: KeptPlan | None) -> None:
     )
     connection.executemany(
         "INSERT INTO kept_posts VALUES (?, ?, ?, ?, ?)",
-        [(p.rel, p.id, _iso(p.updated), _iso(p.arrived), p.key) for p in kept.posts],
+        ((p.rel, p.id, _iso(p.updated), _iso(p.arrived), p.key) for p in kept.posts),
     )
     connection.executemany(
         "INSERT INTO summary VALUES (?, ?)",
@@ -405,8 +412,9 @@ def _store_kept(connection: sqlite3.Connection, kept: KeptPlan | None) -> None:
     )
 
 
-def sitemap_to_json(pages: list[tuple[str, str | None]]) -> str:
-    return json.dumps(pages)
+def sitemap_to_json(pages: Iterable[tuple[str, str | None]]) -> str:
+    # One page at a time: the pages of a large site are never listed whole.
+    return "[" + ", ".join(json.dumps(page) for page in pages) + "]"
 
 
 def sitemap_from_json(text: str) -> list[tuple[str, str | None]]:

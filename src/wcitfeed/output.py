@@ -400,7 +400,8 @@ def digest_stats(rows: Iterable[tuple[str, int, int]]) -> str:
 def stat_digest(root: Path, rels: Iterable[str]) -> str | None:
     """Digest the size and mtime of each file (None when one is missing).
 
-    Equal to ``state_digest`` of the state that wrote them while nobody touched them.
+    Equal to the digest the cache keeps of the state that wrote them (``digest_stats`` of
+    their recorded sizes and mtimes) while nobody touched them.
     """
     # Plain os.stat on strings: a no-change build does this for every output file.
     base = os.fspath(root) + os.sep
@@ -412,11 +413,6 @@ def stat_digest(root: Path, rels: Iterable[str]) -> str | None:
             return None
         rows.append((rel, info.st_size, info.st_mtime_ns))
     return digest_stats(rows)
-
-
-def state_digest(state: Mapping[str, tuple[str, int, int]]) -> str:
-    """Digest the sizes and mtimes a build recorded, in the form ``stat_digest`` uses."""
-    return digest_stats((rel, size, mtime_ns) for rel, (_, size, mtime_ns) in state.items())
 
 
 def _stat(path: Path | str) -> tuple[int, int] | None:

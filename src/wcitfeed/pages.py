@@ -8,9 +8,10 @@ posts; what a page shows of a post (its title, date and summary) comes through a
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -39,6 +40,8 @@ from wcitfeed.render import render_template
 # Listing pages and sitemaps are cut at these sizes; 50,000 URLs is the sitemap protocol's
 # limit per file.
 SITEMAP_URLS = 50_000
+# A page of the sitemap: its URL and when it last changed (ISO 8601), if known.
+SitemapPage = tuple[str, str | None]
 # Every post, newest first, in pages: the updates page links here when it shows fewer.
 ALL_PREFIX = "updates/"
 _CODE_RE = re.compile(r'<pre><code class="language-([\w+#.-]+)">(.*?)</code></pre>', re.DOTALL)
@@ -365,34 +368,56 @@ class PageMaker:
         return text.encode("utf-8")
 
 
-def sitemap(site: Site, pages: Sequence[tuple[str, str | None]]) -> dict[str, bytes]:
+def sitemap(site: Site, pages: Sequence[SitemapPage]) -> dict[str, bytes]:
     """Return sitemap.xml for (URL, last change in ISO 8601) pairs: one file, or an index
     of files of at most 50,000 URLs each."""
-    chunks = [pages[i : i + SITEMAP_URLS] for i in range(0, len(pages), SITEMAP_URLS)] or [[]]
-    files = {}
-    for number, chunk in enumerate(chunks, start=1):
-        rows = []
-        for url, changed in chunk:
-            lastmod = f"<lastmod>{changed}</lastmod>" if changed else ""
-            rows.append(f"<url><loc>{escape(url)}</loc>{lastmod}</url>\n")
-        body = (
-            '<?xml version="1.0" encoding="UTF-8"?>\n'
-            '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
-            + "".join(rows)
-            + "</urlset>\n"
-        )
-        files["sitemap.xml" if len(chunks) == 1 else f"sitemap-{number}.xml"] = body.encode()
-    if len(chunks) > 1:
-        rows = [
-            f"<sitemap><loc>{escape(site.url(name))}</loc></sitemap>\n" for name in sorted(files)
+    return {
+        name: b"".join(sitemap_file(site, name, iter(pages), len(pages)))
+        for name in sitemap_names(len(pages))
+    }
+
+
+def sitemap_names(urls: int) -> list[str]:
+    """Name the files of a sitemap of ``urls`` pages: sitemap.xml alone, or an index
+    (sitemap.xml) and its parts of at most SITEMAP_URLS pages each."""
+    parts = math.ceil(urls / SITEMAP_URLS)
+    if parts <= 1:
+        return ["sitemap.xml"]
+    return ["sitemap.xml", *(f"sitemap-{number}.xml" for number in range(1, parts + 1))]
+
+
+# Sitemap rows encoded at once: a part of 50,000 pages goes out in a few dozen pieces.
+SITEMAP_PIECE = 2000
+
+
+def sitemap_file(site: Site, name: str, pages: Iterator[SitemapPage], urls: int) -> Iterator[bytes]:
+    """Yield the bytes of the sitemap file ``name`` (see ``sitemap_names``) of a sitemap
+    of ``urls`` pages, reading ``pages`` (all of them, in order) only as far as that file
+    needs: a sitemap of 100,000 pages is never held whole."""
+    names = sitemap_names(urls)
+    if len(names) > 1 and name == "sitemap.xml":
+        listed = [
+            f"<sitemap><loc>{escape(site.url(part))}</loc></sitemap>\n"
+            for part in sorted(names[1:])
         ]
-        files["sitemap.xml"] = (
+        yield (
             '<?xml version="1.0" encoding="UTF-8"?>\n'
             '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
-            + "".join(rows)
+            + "".join(listed)
             + "</sitemapindex>\n"
         ).encode()
-    return files
+        return
+    part = 0 if len(names) == 1 else names.index(name) - 1
+    mine = itertools.islice(pages, part * SITEMAP_URLS, (part + 1) * SITEMAP_URLS)
+    yield b'<?xml version="1.0" encoding="UTF-8"?>\n'
+    yield b'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
+    while piece := list(itertools.islice(mine, SITEMAP_PIECE)):
+        rows = []
+        for url, changed in piece:
+            lastmod = f"<lastmod>{changed}</lastmod>" if changed else ""
+            rows.append(f"<url><loc>{escape(url)}</loc>{lastmod}</url>\n")
+        yield "".join(rows).encode()
+    yield b"</urlset>\n"
 
 
 def robots(site: Site) -> bytes:

@@ -386,7 +386,7 @@ class Maker:
             return job.data
         if job.kind == "sitemap":
             assert self.sitemap is not None
-            return self.sitemap.files()[path]
+            return self.sitemap.file(path)
         if job.kind == "asset":
             return Path(job.source).read_bytes()
         assert job.post is not None
@@ -516,21 +516,29 @@ def file_key(
 @dataclass(frozen=True)
 class Sitemap:
     """The sitemap of a site: its pages (the updates page, each post's, each listing's and
-    the feeds page) and its files, listed and made again each time they are asked for
-    rather than held through the build (at 100,000 posts, ~38 MiB for the list and the
-    files' bytes)."""
+    the feeds page) and its files, listed and made as they are read, each time they are
+    asked for: never held (at 100,000 posts the list and the files' bytes took ~38 MiB
+    through the whole build)."""
 
     site: Site
     ordered: Sequence[Post]
     listings: Sequence[pages.Listing]
 
-    def pages(self) -> list[tuple[str, str | None]]:
-        """List the sitemap's pages with their last change (ISO 8601)."""
+    def pages(self) -> Iterator[pages.SitemapPage]:
+        """Yield the sitemap's pages with their last change (ISO 8601)."""
         return sitemap_pages(self.site, self.ordered, self.listings)
 
-    def files(self) -> dict[str, bytes]:
-        """Make the sitemap's files (one, or an index and its parts), by path."""
-        return pages.sitemap(self.site, self.pages())
+    def names(self) -> list[str]:
+        """Name the sitemap's files (one, or an index and its parts)."""
+        return pages.sitemap_names(self._urls())
+
+    def file(self, name: str) -> Iterator[bytes]:
+        """Yield the bytes of one of the sitemap's files, made as they are read."""
+        return pages.sitemap_file(self.site, name, self.pages(), self._urls())
+
+    def _urls(self) -> int:
+        # The updates page, each post's and listing's, and the feeds page.
+        return len(self.ordered) + len(self.listings) + 2
 
 
 @dataclass(frozen=True)
@@ -614,8 +622,11 @@ def plan_outputs(
         jobs.append((path, key(path, hashlib.sha256(data).hexdigest()), Job("constant", data=data)))
     # Keyed by their bytes, like the constant pages, but made again when written.
     maker.sitemap = sitemap = Sitemap(site, ordered, listings)
-    for path, data in sitemap.files().items():
-        jobs.append((path, key(path, hashlib.sha256(data).hexdigest()), Job("sitemap")))
+    for path in sitemap.names():
+        digest = hashlib.sha256()
+        for chunk in sitemap.file(path):
+            digest.update(chunk)
+        jobs.append((path, key(path, digest.hexdigest()), Job("sitemap")))
 
     def document(plan: feedset.DocPlan) -> tuple[str, str, Job]:
         return showing(plan.path, Job("document", document=plan))
@@ -646,15 +657,15 @@ def plan_outputs(
 
 def sitemap_pages(
     site: Site, ordered: Sequence[Post], listings: Sequence[pages.Listing]
-) -> list[tuple[str, str | None]]:
-    """List the sitemap's pages with their last change (ISO 8601): the updates page, each
+) -> Iterator[pages.SitemapPage]:
+    """Yield the sitemap's pages with their last change (ISO 8601): the updates page, each
     post's page and each listing page, and the feeds page."""
-    urls: list[tuple[str, str | None]] = [(site.base_url, last_change(ordered))]
-    urls += [(site.url(post_path(p)), p.last_modified.isoformat()) for p in ordered]
+    yield site.base_url, last_change(ordered)
+    for post in ordered:
+        yield site.url(post_path(post)), post.last_modified.isoformat()
     for listing in listings:
-        urls.append((site.url(listing.folder), last_change(listing.posts)))
-    urls.append((site.url("feeds.html"), None))
-    return urls
+        yield site.url(listing.folder), last_change(listing.posts)
+    yield site.url("feeds.html"), None
 
 
 def last_change(shown: Iterable[Post]) -> str | None:
