@@ -12,7 +12,7 @@ import errno
 import gc
 import itertools
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -69,7 +69,7 @@ from wcitfeed.workers import few_collections
 
 if TYPE_CHECKING:
     from wcitfeed.content import Loaded
-    from wcitfeed.plan import Job, Maker, Plan
+    from wcitfeed.plan import Job, Maker, Plan, PostMade
 
 # What _one_ahead hands out: a slice of work, and what was made of it.
 Piece = TypeVar("Piece")
@@ -456,6 +456,8 @@ def _publish(
     """Make the stale files, on every core, in slices staged as each is done (so a cold
     build holds two slices in memory, not the site: the workers make the next while this
     one is staged), then publish them all at once."""
+    from wcitfeed.plan import POST_KINDS  # imported already, by planning
+
     # A test, not a set: a cold build's set of every path took 8 MiB at 100,000 posts.
     stale = partial(_stale, cache.outputs)
     # A marker that outlives a killed build: only then are there temporaries to look for
@@ -475,12 +477,11 @@ def _publish(
     try:
         # A cold build's workers write the files they make into the staged tree themselves.
         tree = syncer.tree() if any(map(stale, planned)) else None
-        done = _make_posts(planned, stale, jobs, maker, store, syncer, make, tree)
-        rest = [item for item in planned if item.path not in done]
-        del done  # 2 MiB at 35,000 files, not needed while the documents are made
-        pieces = list(_slices(rest, stale, jobs))
+        _make_posts(planned, stale, jobs, maker, store, syncer, make, tree)
+        rest = (item for item in planned if jobs[item.path].kind not in POST_KINDS)
         for piece, _ in _one_ahead(
-            pieces, lambda part: maker.start_making(_stale_jobs(part, stale, jobs), tree)
+            _slices(rest, stale, jobs),
+            lambda part: maker.start_making(_stale_jobs(part, stale, jobs), tree),
         ):
             syncer.sync(piece, make)
         # Everything is made: the workers end before publishing, not beside it.
@@ -557,56 +558,73 @@ def _make_posts(
     syncer: OutputSync,
     make: Make,
     tree: str | None,
-) -> set[str]:
+) -> None:
     """Render each post that needs it exactly once, in slices on every core: stage its own
     files (written into the staged ``tree`` by whoever made them, if given) and store its
-    feed entries, so that feed documents only assemble bytes.
-
-    Return the paths this staged (or found unchanged).
+    feed entries, so that feed documents only assemble bytes. Every post's own files are
+    staged (or found unchanged) here; the work of a slice is listed only when it is next.
     """
-    from wcitfeed.plan import POST_KINDS, PostWork
+    from wcitfeed.plan import PostWork
 
-    own: dict[Path, list[Planned]] = {}
-    posts: dict[Path, Post] = {}
-    for item in planned:
-        job = jobs[item.path]
-        if job.kind in POST_KINDS and job.post is not None:
-            own.setdefault(job.post.source, []).append(item)
-            posts[job.post.source] = job.post
     known = store.known()
-    work: list[PostWork] = []
-    for source, post in posts.items():
-        # A post is rendered when its entries are not stored yet or a file of its own is
-        # stale.
-        stored = maker.context.keys[source] in known
-        files = {i.path: jobs[i.path] for i in own[source] if stale(i)}
-        if files or not stored:
-            work.append(PostWork(post, files, stored))
-    done: set[str] = set()
-    pieces = [work[start : start + SLICE_POSTS] for start in range(0, len(work), SLICE_POSTS)]
-    for piece, made in _one_ahead(pieces, lambda part: maker.start_rendering(part, tree)):
+
+    def slices() -> Iterator[tuple[list[Planned], list[PostWork]]]:
+        items: list[Planned] = []
+        work: list[PostWork] = []
+        for post, own in _posts_files(planned, jobs):
+            items += own
+            # A post is rendered when its entries are not stored yet or a file of its own
+            # is stale.
+            stored = maker.context.keys[post.source] in known
+            files = {i.path: jobs[i.path] for i in own if stale(i)}
+            if files or not stored:
+                work.append(PostWork(post, files, stored))
+            if len(work) >= SLICE_POSTS:
+                yield items, work
+                items, work = [], []
+        if items:
+            yield items, work
+
+    def start(piece: tuple[list[Planned], list[PostWork]]) -> Callable[[], list[PostMade]]:
+        return maker.start_rendering(piece[1], tree)
+
+    for (items, _), made in _one_ahead(slices(), start):
         store.put([row for result in made for row in result.entries])
         for result in made:
             maker.ready.update(result.files)
-        items = [item for each in piece for item in own[each.post.source]]
         syncer.sync(items, make)
-        done.update(item.path for item in items)
-    return done
+
+
+def _posts_files(
+    planned: list[Planned], jobs: dict[str, Job]
+) -> Iterator[tuple[Post, list[Planned]]]:
+    """Yield each post with the files of its own (``POST_KINDS``), which the plan lists
+    together."""
+    from wcitfeed.plan import POST_KINDS
+
+    owned = (item for item in planned if jobs[item.path].kind in POST_KINDS)
+    for _, group in itertools.groupby(owned, key=lambda item: jobs[item.path].posts[0].source):
+        own = list(group)
+        yield jobs[own[0].path].posts[0], own
 
 
 def _one_ahead(
-    pieces: Sequence[Piece], start: Callable[[Piece], Callable[[], Made]]
+    pieces: Iterable[Piece], start: Callable[[Piece], Callable[[], Made]]
 ) -> Iterator[tuple[Piece, Made]]:
     """Yield each piece with what ``start`` made of it, the next piece already started: the
-    workers make it while the caller stores and stages this one."""
-    if not pieces:
+    workers make it while the caller stores and stages this one. The pieces are taken one
+    at a time, as they are needed."""
+    ahead = iter(pieces)
+    piece = next(ahead, None)
+    if piece is None:
         return
-    pending = start(pieces[0])
-    for piece, following in itertools.pairwise(pieces):
+    pending = start(piece)
+    for following in ahead:
         made = pending()
         pending = start(following)
         yield piece, made
-    yield pieces[-1], pending()
+        piece = following
+    yield piece, pending()
 
 
 def _stale(previous: OutputState, item: Planned) -> bool:
@@ -622,7 +640,7 @@ def _stale_jobs(
 
 
 def _slices(
-    planned: list[Planned], stale: Callable[[Planned], bool], jobs: dict[str, Job]
+    planned: Iterable[Planned], stale: Callable[[Planned], bool], jobs: dict[str, Job]
 ) -> Iterator[list[Planned]]:
     """Cut the plan into slices of at most SLICE files and SLICE_DOCUMENTS stale documents."""
     piece: list[Planned] = []
