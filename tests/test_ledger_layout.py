@@ -9,7 +9,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.helpers import REPO
-from wcitfeed.ledger import LedgerFile, Record, SiteRecord, encode_ledger, read_ledger
+from wcitfeed.ledger import (
+    LedgerFile,
+    Record,
+    SiteRecord,
+    encode_ledger,
+    ledger_chunks,
+    read_ledger,
+)
 
 TEXT = st.text(alphabet=st.characters(codec="utf-8"), max_size=12)
 ZONES = st.sampled_from([UTC, timezone(timedelta(hours=4)), timezone(timedelta(hours=-5))])
@@ -63,6 +70,8 @@ def test_the_ledger_text_is_json_dumps_with_indent_one(ledger: LedgerFile) -> No
     # Ids and paths with quotes, backslashes, control characters and non-ASCII letters,
     # empty lists, no site record: byte for byte what json.dumps(indent=1) gives.
     assert encode_ledger(ledger) == _as_json(ledger)
+    # Written piece by piece (two records a piece here), the same bytes.
+    assert b"".join(ledger_chunks(ledger, piece=2)) == _as_json(ledger)
 
 
 def test_the_seed_ledger_reads_back_to_its_own_bytes() -> None:

@@ -7,7 +7,7 @@ import json
 import shutil
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from unittest.mock import ANY
 
@@ -16,7 +16,13 @@ from click.testing import Result
 
 from tests.helpers import make_generated_site, published_state, snapshot
 from wcitfeed import cache
-from wcitfeed.output import OutputSync, Planned, remove_staging, stage_in_tree
+from wcitfeed.output import (
+    OutputSync,
+    Planned,
+    remove_staging,
+    stage_in_tree,
+    write_chunks_if_changed,
+)
 
 T0, T1, T2 = "2013-01-01T00:00:00+00:00", "2013-02-01T00:00:00+00:00", "2013-03-01T00:00:00+00:00"
 
@@ -186,6 +192,31 @@ def test_a_ledger_that_is_not_an_object_is_an_error(
     assert not (tmp_path / "output").exists()
 
 
+def test_a_file_written_from_chunks_is_whole_or_as_it_was(tmp_path: Path) -> None:
+    """The ledger is written without holding its text: a failure midway leaves the old
+    file and no temporary; the same bytes leave the file untouched."""
+    path = tmp_path / "ledger.json"
+    assert write_chunks_if_changed(path, [b"{\n", b' "a": 1\n', b"}\n"])
+    assert path.read_bytes() == b'{\n "a": 1\n}\n'
+    stat = path.stat()
+
+    def failing() -> Iterator[bytes]:
+        yield b"{\n"
+        raise OSError(28, "No space left on device (injected)")
+
+    with pytest.raises(OSError, match="injected"):
+        write_chunks_if_changed(path, failing())
+    assert path.read_bytes() == b'{\n "a": 1\n}\n'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ledger.json"]
+    # The same bytes in other pieces: not written again.
+    assert not write_chunks_if_changed(path, [b'{\n "a"', b": 1\n}\n"])
+    assert path.stat().st_mtime_ns == stat.st_mtime_ns and path.stat().st_ino == stat.st_ino
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ledger.json"]
+    # Other bytes of the same size: written.
+    assert write_chunks_if_changed(path, [b'{\n "b": 1\n}\n'])
+    assert path.read_bytes() == b'{\n "b": 1\n}\n'
+
+
 def _fail(*_: object, **__: object) -> None:
     raise OSError(28, "No space left on device (injected)")
 
@@ -193,7 +224,7 @@ def _fail(*_: object, **__: object) -> None:
 # Each step between reading the posts and recording the build, and whether the ledger
 # was already written when it failed.
 FAULTS = [
-    ("ledger", "wcitfeed.pipeline.write_if_changed", False),
+    ("ledger", "wcitfeed.pipeline.write_chunks_if_changed", False),
     ("staging", "wcitfeed.output._Batch.stage", True),
     ("renames", "wcitfeed.output._Batch.commit", True),
     ("removals", "wcitfeed.output._remove_unlisted", True),

@@ -44,10 +44,8 @@ from wcitfeed.cache import (
 from wcitfeed.content import Loaded, load_posts
 from wcitfeed.errors import WcitfeedError
 from wcitfeed.ledger import (
-    Ledger,
     Record,
     apply_ledger,
-    latest_record,
     read_one_record,
     record_publication,
     with_arrivals,
@@ -108,9 +106,14 @@ class EditPlan:
 
 
 def kept_plan(
-    site: Site, live: list[Post], ledger: Ledger, plan: Plan, assets: list[Source]
+    site: Site,
+    live: list[Post],
+    latest: tuple[str, datetime] | None,
+    plan: Plan,
+    assets: list[Source],
 ) -> KeptPlan | None:
-    """Return what a full build keeps for the next build's quick path."""
+    """Return what a full build keeps for the next build's quick path (``latest``: the id
+    and time of the ledger's latest record)."""
     if site.ledger is None or not site.ledger.exists():
         return None
     context = plan.maker.context
@@ -139,7 +142,7 @@ def kept_plan(
         },
         "ledger": [info.st_size, info.st_mtime_ns],
         "assets": assets_signature(assets),
-        "latest": _latest_json(latest_record(ledger)),
+        "latest": _latest_json(latest),
     }
     return KeptPlan(files(), posts, plan.sitemap.pages(), state)
 

@@ -445,11 +445,32 @@ def _remove_unlisted(root: Path, produced: set[str]) -> list[str]:
     return removed
 
 
-def write_if_changed(path: Path, data: bytes) -> bool:
-    """Write ``path`` atomically unless it already holds exactly ``data``; say if it wrote."""
-    if _same_bytes(path, data):
-        return False
-    write_atomic(path, data)
+def write_chunks_if_changed(path: Path, chunks: Iterable[bytes]) -> bool:
+    """Write ``path`` atomically from ``chunks`` unless it already holds exactly those
+    bytes; say if it wrote. The bytes are never held whole: they go to a temporary file
+    beside ``path``, which replaces it only when they differ from what it holds."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=_TMP_PREFIX, dir=path.parent)
+    tmp = Path(name)
+    try:
+        digest = hashlib.sha256()
+        with os.fdopen(fd, "wb") as handle:
+            for chunk in chunks:
+                digest.update(chunk)
+                handle.write(chunk)
+            size = handle.tell()
+            info = _stat(path)
+            if info is not None and info[0] == size and _file_digest(path) == digest.hexdigest():
+                tmp.unlink()
+                return False
+            handle.flush()
+            os.fsync(handle.fileno())
+        tmp.chmod(0o644)
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
     return True
 
 

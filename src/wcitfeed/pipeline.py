@@ -40,10 +40,10 @@ from wcitfeed.ledger import (
     Withdrawal,
     apply_ledger,
     earlier_paths,
-    encode_ledger,
     keep_ids,
     known_feeds,
     latest_record,
+    ledger_chunks,
     read_ledger,
     record_publication,
     settled_email_fragments,
@@ -62,7 +62,7 @@ from wcitfeed.output import (
     remove_staging,
     remove_temporaries,
     stat_digest,
-    write_if_changed,
+    write_chunks_if_changed,
 )
 from wcitfeed.scan import Source, inputs_signature, scan_sources
 from wcitfeed.workers import few_collections
@@ -240,8 +240,10 @@ def _build_locked(site: Site, options: Options) -> BuildResult:
         # after this point makes, next time, the very output this one would have (the
         # ledger already holds each edit's time); a build killed before it has published
         # nothing.
+        assert decision.ledger is not None
         if site.ledger is not None and decision.ledger_changed:
-            write_if_changed(site.ledger, encode_ledger(decision.ledger))
+            write_chunks_if_changed(site.ledger, ledger_chunks(decision.ledger))
+        decision = decision.written()
         report, state = _publish(site, options, cache, planned, jobs, maker, store)
     finally:
         maker.close()
@@ -274,6 +276,7 @@ def _plan(
     # do stops before this point and never pays for importing them.
     from wcitfeed.plan import early_workers, plan_outputs
 
+    assert decision.ledger is not None
     workers = early_workers(site, len(decision.live)) if store and cold else None
     try:
         return plan_outputs(
@@ -353,16 +356,23 @@ def _unchanged(
 @dataclass(frozen=True)
 class Decision:
     """What this build publishes: the settings as it applies them (feed formats settled by
-    the ledger), the checked posts, the live ones, the ledger as it will be, and the next
+    the ledger), the checked posts, the live ones, the ledger as it will be (None once it
+    is written: see ``written``) and the id and time of its latest record, and the next
     time a scheduled post falls due."""
 
     site: Site
     loaded: Loaded
     live: list[Post]
-    ledger: LedgerFile
+    ledger: LedgerFile | None
+    latest: tuple[str, datetime] | None
     next_due: datetime | None
     ledger_changed: bool
     warnings: tuple[WcitfeedError, ...] = ()
+
+    def written(self) -> Decision:
+        """Return the decision without the ledger's records, once they are written: the
+        rest of the build needs only their latest time (100,000 records took ~35 MiB)."""
+        return replace(self, ledger=None)
 
 
 def _decide(
@@ -396,6 +406,7 @@ def _decide(
         loaded,
         live,
         ledger,
+        latest_record(ledger.posts),
         due,
         ledger != book or missing,
         (*_kept_formats(site, book, formats), *_kept_email_fragments(site, book, email)),
@@ -526,7 +537,7 @@ def _persist(
         published=len(decision.live),
         kept=None
         if decision.loaded.invalid
-        else kept_plan(site, decision.live, decision.ledger.posts, plan, assets),
+        else kept_plan(site, decision.live, decision.latest, plan, assets),
     )
     store_cache(site.cache_dir, cache, new_cache)
     (site.cache_dir / WRITING).unlink(missing_ok=True)
