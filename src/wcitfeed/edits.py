@@ -20,6 +20,7 @@ write the same bytes.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -122,7 +123,7 @@ def kept_plan(
     def files() -> Iterator[KeptFile]:
         # Made as they are stored, never all at once: a quarter of a million at 100,000 posts.
         parts = plan.key_parts
-        for path, job in plan.jobs.items():
+        for path, job in itertools.chain(plan.posts.jobs(), plan.jobs.items()):
             if job.kind in SHOWING:
                 shows = tuple(rel_of(post.source) for post in parts.shown(job))
                 shape = shapes.shape_of(job, context.sections)

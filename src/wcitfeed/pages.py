@@ -13,7 +13,6 @@ import math
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal
 from xml.sax.saxutils import escape
 
@@ -139,15 +138,16 @@ def link_to(site: Site, post: Post) -> PostLink:
     return PostLink(post.title, site.url(post_path(post)))
 
 
-def neighbours(site: Site, ordered: Sequence[Post]) -> dict[Path, Neighbours]:
-    """Pair each post (by source) with its newer and older neighbours in ``ordered``
-    (newest first)."""
+def with_neighbours(site: Site, ordered: Sequence[Post]) -> Iterator[tuple[Post, Neighbours]]:
+    """Yield each post of ``ordered`` (newest first) with its newer and older neighbours,
+    made as they are needed: a site's worth of them is never held."""
+    newer: PostLink | None = None
     # One link per post, shared by the pages on either side of it.
-    links: list[PostLink | None] = [None, *(link_to(site, post) for post in ordered), None]
-    return {
-        post.source: Neighbours(links[index], links[index + 2])
-        for index, post in enumerate(ordered)
-    }
+    current = link_to(site, ordered[0]) if ordered else None
+    for index, post in enumerate(ordered):
+        older = link_to(site, ordered[index + 1]) if index + 1 < len(ordered) else None
+        yield post, Neighbours(newer, older)
+        newer, current = current, older
 
 
 def sections(

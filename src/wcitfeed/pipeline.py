@@ -57,7 +57,6 @@ from wcitfeed.output import (
     OutputState,
     OutputSync,
     Planned,
-    Staged,
     WriteReport,
     remove_staging,
     remove_temporaries,
@@ -69,7 +68,7 @@ from wcitfeed.workers import few_collections
 
 if TYPE_CHECKING:
     from wcitfeed.content import Loaded
-    from wcitfeed.plan import Job, Maker, Plan, PostMade
+    from wcitfeed.plan import Job, Maker, Plan, PostFile, PostMade
 
 # What _one_ahead hands out: a slice of work, and what was made of it.
 Piece = TypeVar("Piece")
@@ -219,19 +218,19 @@ def _build_locked(site: Site, options: Options) -> BuildResult:
         discard_cache(site.cache_dir)
     store = EntryStore(site.cache_dir, stamp) if options.write else None
     plan = _plan(site, stamp, decision, assets, store, cold=not cache.outputs)
-    planned, jobs, maker = plan.planned, plan.jobs, plan.maker
+    maker = plan.maker
     try:
         gc.freeze()  # what is loaded and planned lives until the build ends
         if options.on_plan is not None:
-            options.on_plan(len(planned))
+            options.on_plan(plan.files)
         warnings = [*cache.warnings, *decision.warnings, *decision.loaded.warnings]
         if store is None:
-            for item in planned:
-                maker.make(item.path, jobs[item.path])
+            for path, job in itertools.chain(plan.posts.jobs(), plan.jobs.items()):
+                maker.make(path, job)
             return BuildResult(
                 site,
                 len(decision.live),
-                files=len(planned),
+                files=plan.files,
                 warnings=_once([*warnings, *maker.warnings]),
                 invalid=decision.loaded.invalid,
             )
@@ -244,7 +243,7 @@ def _build_locked(site: Site, options: Options) -> BuildResult:
         if site.ledger is not None and decision.ledger_changed:
             write_chunks_if_changed(site.ledger, ledger_chunks(decision.ledger))
         decision = decision.written()
-        report, state = _publish(site, options, cache, planned, jobs, maker, store)
+        report, state = _publish(site, options, cache, plan, store)
     finally:
         maker.close()
     _persist(site, stamp, cache, decision, sources, assets, state, plan)
@@ -252,11 +251,11 @@ def _build_locked(site: Site, options: Options) -> BuildResult:
         site,
         len(decision.live),
         report,
-        len(planned),
+        plan.files,
         warnings=_once([*warnings, *maker.warnings]),
         invalid=decision.loaded.invalid,
     )
-    _announce(site, report, jobs, result)
+    _announce(site, report, plan.jobs, result)
     return result
 
 
@@ -456,19 +455,12 @@ def _place(site: Site, post: Post) -> tuple[str, str]:
 
 
 def _publish(
-    site: Site,
-    options: Options,
-    cache: BuildCache,
-    planned: list[Planned],
-    jobs: dict[str, Job],
-    maker: Maker,
-    store: EntryStore,
+    site: Site, options: Options, cache: BuildCache, plan: Plan, store: EntryStore
 ) -> tuple[WriteReport, OutputState]:
     """Make the stale files, on every core, in slices staged as each is done (so a cold
     build holds two slices in memory, not the site: the workers make the next while this
     one is staged), then publish them all at once."""
-    from wcitfeed.plan import POST_KINDS  # imported already, by planning
-
+    jobs, maker = plan.jobs, plan.maker
     # A test, not a set: a cold build's set of every path took 8 MiB at 100,000 posts.
     stale = partial(_stale, cache.outputs)
     # A marker that outlives a killed build: only then are there temporaries to look for
@@ -481,20 +473,17 @@ def _publish(
             remove_temporaries(folder)
     syncer = OutputSync(site.output_dir, cache.outputs, options.progress)
 
-    def make(path: str) -> bytes | Iterator[bytes] | Staged:
-        return maker.make(path, jobs[path])
+    def start_making(piece: list[Planned]) -> Callable[[], None]:
+        # A cold build's workers write the files they make into the staged tree themselves
+        # (chosen when something is first made: see ``OutputSync.tree``).
+        made = _stale_jobs(piece, stale, jobs)
+        return maker.start_making(made, syncer.tree() if made else None)
 
     writing.touch()
     try:
-        # A cold build's workers write the files they make into the staged tree themselves.
-        tree = syncer.tree() if any(map(stale, planned)) else None
-        _make_posts(planned, stale, jobs, maker, store, syncer, make, tree)
-        rest = (item for item in planned if jobs[item.path].kind not in POST_KINDS)
-        for piece, _ in _one_ahead(
-            _slices(rest, stale, jobs),
-            lambda part: maker.start_making(_stale_jobs(part, stale, jobs), tree),
-        ):
-            syncer.sync(piece, make)
+        _make_posts(plan, stale, store, syncer)
+        for piece, _ in _one_ahead(_slices(plan.planned, stale, jobs), start_making):
+            syncer.sync(piece, _making(maker, jobs))
         # Everything is made: the workers end before publishing, not beside it.
         maker.close()
         published_files = syncer.finish()
@@ -549,8 +538,9 @@ def _announce(site: Site, report: WriteReport, jobs: dict[str, Job], result: Bui
         return
     from wcitfeed.websub import ping_hub
 
-    # The plan knows which documents are live feeds; archive pages are never subscribed.
-    changed = [site.url(p) for p in report.written if jobs[p].live_feed]
+    # The plan knows which documents are live feeds; archive pages are never subscribed
+    # (and a post's own files are not in ``jobs``).
+    changed = [site.url(p) for p in report.written if p in jobs and jobs[p].live_feed]
     if changed:
         result.warnings += ping_hub(site.hub, changed)
         result.pinged = tuple(changed)
@@ -561,62 +551,53 @@ SLICE_POSTS = 100
 
 
 def _make_posts(
-    planned: list[Planned],
+    plan: Plan,
     stale: Callable[[Planned], bool],
-    jobs: dict[str, Job],
-    maker: Maker,
     store: EntryStore,
     syncer: OutputSync,
-    make: Make,
-    tree: str | None,
 ) -> None:
     """Render each post that needs it exactly once, in slices on every core: stage its own
-    files (written into the staged ``tree`` by whoever made them, if given) and store its
-    feed entries, so that feed documents only assemble bytes. Every post's own files are
-    staged (or found unchanged) here; the work of a slice is listed only when it is next.
+    files (written into the staged tree of a cold build by whoever made them) and store
+    its feed entries, so that feed documents only assemble bytes. Every post's own files
+    are staged (or found unchanged) here; a slice is planned only when it is next.
     """
     from wcitfeed.plan import PostWork
 
+    maker = plan.maker
     known = store.known()
 
-    def slices() -> Iterator[tuple[list[Planned], list[PostWork]]]:
-        items: list[Planned] = []
+    def slices() -> Iterator[tuple[list[PostFile], list[PostWork]]]:
+        files: list[PostFile] = []
         work: list[PostWork] = []
-        for post, own in _posts_files(planned, jobs):
-            items += own
+        for post, own in plan.posts:
+            files += own
             # A post is rendered when its entries are not stored yet or a file of its own
             # is stale.
             stored = maker.context.keys[post.source] in known
-            files = {i.path: jobs[i.path] for i in own if stale(i)}
-            if files or not stored:
-                work.append(PostWork(post, files, stored))
+            made = {f.planned.path: f.job for f in own if stale(f.planned)}
+            if made or not stored:
+                work.append(PostWork(post, made, stored))
             if len(work) >= SLICE_POSTS:
-                yield items, work
-                items, work = [], []
-        if items:
-            yield items, work
+                yield files, work
+                files, work = [], []
+        if files:
+            yield files, work
 
-    def start(piece: tuple[list[Planned], list[PostWork]]) -> Callable[[], list[PostMade]]:
-        return maker.start_rendering(piece[1], tree)
+    def start(piece: tuple[list[PostFile], list[PostWork]]) -> Callable[[], list[PostMade]]:
+        work = piece[1]
+        return maker.start_rendering(work, syncer.tree() if work else None)
 
-    for (items, _), made in _one_ahead(slices(), start):
+    for (files, _), made in _one_ahead(slices(), start):
         store.put([row for result in made for row in result.entries])
         for result in made:
             maker.ready.update(result.files)
-        syncer.sync(items, make)
+        jobs = {f.planned.path: f.job for f in files}
+        syncer.sync([f.planned for f in files], _making(maker, jobs))
 
 
-def _posts_files(
-    planned: list[Planned], jobs: dict[str, Job]
-) -> Iterator[tuple[Post, list[Planned]]]:
-    """Yield each post with the files of its own (``POST_KINDS``), which the plan lists
-    together."""
-    from wcitfeed.plan import POST_KINDS
-
-    owned = (item for item in planned if jobs[item.path].kind in POST_KINDS)
-    for _, group in itertools.groupby(owned, key=lambda item: jobs[item.path].posts[0].source):
-        own = list(group)
-        yield jobs[own[0].path].posts[0], own
+def _making(maker: Maker, jobs: dict[str, Job]) -> Make:
+    """Return what makes a file by path, by its job in ``jobs``."""
+    return lambda path: maker.make(path, jobs[path])
 
 
 def _one_ahead(

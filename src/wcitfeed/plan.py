@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import itertools
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -541,17 +542,71 @@ class Sitemap:
         return len(self.ordered) + len(self.listings) + 2
 
 
+@dataclass(frozen=True, slots=True)
+class PostFile:
+    """A file of a post's own, as planned: its path and key, and its job."""
+
+    planned: Planned
+    job: Job
+
+
+class PostFiles:
+    """The files each post has of its own (``POST_KINDS``: its fragment, e-mail fragment
+    and page), planned from the posts each time they are asked for, newest post first:
+    at 100,000 posts their jobs, plan entries and pages' neighbour links took ~60 MiB
+    when they were held through the build."""
+
+    def __init__(self, site: Site, ordered: Sequence[Post], key_of: Callable[[Job], str]):
+        self._site = site
+        self._ordered = ordered
+        self._key_of = key_of
+
+    def __len__(self) -> int:
+        return len(self._ordered) * (1 + self._site.fragments + self._site.email_fragments)
+
+    def __iter__(self) -> Iterator[tuple[Post, list[PostFile]]]:
+        """Yield each post with its files, their keys made now."""
+        for post, around in pages.with_neighbours(self._site, self._ordered):
+            own = self._jobs(post, around)
+            yield post, [PostFile(Planned(path, self._key_of(job)), job) for path, job in own]
+
+    def jobs(self) -> Iterator[tuple[str, Job]]:
+        """Yield each post's files' paths and jobs (no keys)."""
+        for post, around in pages.with_neighbours(self._site, self._ordered):
+            yield from self._jobs(post, around)
+
+    def paths(self) -> Iterator[str]:
+        """Yield the paths of every post's files."""
+        for post in self._ordered:
+            yield from (path for path, _ in self._jobs(post, None))
+
+    def _jobs(self, post: Post, around: pages.Neighbours | None) -> list[tuple[str, Job]]:
+        found: list[tuple[str, Job]] = []
+        if self._site.fragments:
+            found.append((f"fragments/{post.slug}.html", Job("fragment", post)))
+        if self._site.email_fragments:
+            found.append((f"email/{post.slug}.html", Job("email", post)))
+        found.append((page_file(post_path(post)), Job("page", post, around=around)))
+        return found
+
+
 @dataclass(frozen=True)
 class Plan:
-    """Every output file of a build (path and key, in order), the job of each, how the
-    keys of those that show posts are made (``key_parts``), the sitemap, and the maker to
-    run the jobs."""
+    """Every output file of a build: those no post owns (path and key, in order, and the
+    job of each), each post's own (``posts``), how the keys of those that show posts are
+    made (``key_parts``), the sitemap, and the maker to run the jobs."""
 
     planned: list[Planned]
     jobs: dict[str, Job]
+    posts: PostFiles
     key_parts: KeyParts
     sitemap: Sitemap
     maker: Maker
+
+    @property
+    def files(self) -> int:
+        """Count every output file of the build."""
+        return len(self.planned) + len(self.posts)
 
 
 def plan_outputs(
@@ -578,7 +633,6 @@ def plan_outputs(
     sections = tuple(pages.sections(site, groups, ordered, site.page_size))
     all_label = i18n.translations(site.language).gettext("All updates")
     listings = pages.listings(groups, ordered, site.page_size, all_label)
-    neighbours = pages.neighbours(site, ordered)
 
     # Each post's key once: keys of documents that carry 50 posts hash 50 short digests.
     sizes = {a.rel: a.size for a in assets}
@@ -600,21 +654,18 @@ def plan_outputs(
     key = file_keys.of
     parts = KeyParts(file_keys, context, site_links)
 
-    def showing(path: str, job: Job) -> tuple[str, str, Job]:
+    def key_of(job: Job) -> str:
         shown = (p.source for p in parts.shown(job))
-        return path, file_key(file_keys, parts.fixed(job), shown, digests), job
+        return file_key(file_keys, parts.fixed(job), shown, digests)
 
+    def showing(path: str, job: Job) -> tuple[str, str, Job]:
+        return path, key_of(job), job
+
+    post_files = PostFiles(site, ordered, key_of)
     jobs: list[tuple[str, str, Job]] = []
     for asset in assets:
         asset_key = key("asset", str(asset.mtime_ns), str(asset.size))
         jobs.append((asset.rel, asset_key, Job("asset", source=asset.file)))
-    for post in posts:
-        if site.fragments:
-            jobs.append(showing(f"fragments/{post.slug}.html", Job("fragment", post)))
-        if site.email_fragments:
-            jobs.append(showing(f"email/{post.slug}.html", Job("email", post)))
-        page = page_file(post_path(post))
-        jobs.append(showing(page, Job("page", post, around=neighbours[post.source])))
     jobs.append(showing("index.html", Job("index")))
     for listing in listings:
         jobs.append(showing(listing.path, Job("listing", listing=listing)))
@@ -635,7 +686,7 @@ def plan_outputs(
         jobs.extend(document(plan) for plan in feedset.plan_documents(site, feed))
     if site.from_tool:
         tool = sources.TOOLS[site.from_tool]
-        ours = {path for path, _, _ in jobs}
+        ours = {*(path for path, _, _ in jobs), *post_files.paths()}
         for plan in feedset.old_tool_plans(
             site, ordered, tool.feed_format, tool.old_feed_limit(site)
         ):
@@ -645,14 +696,16 @@ def plan_outputs(
     if site.email_feed:
         email = feedset.email_plan(site, ordered)
         jobs.append(showing(email.path, Job("email_feed", document=email)))
-    moved, found = redirects.plan_redirects(site, ordered, earlier or {}, (j[0] for j in jobs))
+    taken = itertools.chain((path for path, _, _ in jobs), post_files.paths())
+    moved, found = redirects.plan_redirects(site, ordered, earlier or {}, taken)
     maker.warnings.extend(found)
     for redirect in moved:
         data = maker.pages.redirect(redirect.target, redirect.title)
         redirect_key = key(redirect.file, hashlib.sha256(data).hexdigest())
         jobs.append((redirect.file, redirect_key, Job("constant", data=data)))
     planned = [Planned(path, k) for path, k, _ in jobs]
-    return Plan(planned, {path: job for path, _, job in jobs}, parts, sitemap, maker)
+    jobs_by_path = {path: job for path, _, job in jobs}
+    return Plan(planned, jobs_by_path, post_files, parts, sitemap, maker)
 
 
 def sitemap_pages(
