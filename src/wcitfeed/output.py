@@ -41,12 +41,34 @@ def write_atomic(path: Path, data: bytes, staging: Path | None = None) -> None:
     The temporary file goes in ``staging`` when given (a folder on the same file system,
     outside a published tree), else beside ``path``.
     """
+    _replace(path, [data], staging)
+
+
+def write_chunks_if_changed(path: Path, chunks: Iterable[bytes]) -> bool:
+    """Write ``path`` atomically from ``chunks`` unless it already holds exactly those
+    bytes; say if it wrote. The bytes are never held whole: they go to a temporary file
+    beside ``path``, which replaces it only when they differ from what it holds."""
+    return _replace(path, chunks, None, unless_same=True)
+
+
+def _replace(
+    path: Path, chunks: Iterable[bytes], staging: Path | None, *, unless_same: bool = False
+) -> bool:
+    """Write ``chunks`` to a temporary file, flush it to disk and rename it over ``path``
+    (``unless_same``: unless ``path`` holds those very bytes); say if it did."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix=_TMP_PREFIX, dir=staging or path.parent)
     tmp = Path(name)
     try:
+        digest = hashlib.sha256()
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            for chunk in chunks:
+                if unless_same:
+                    digest.update(chunk)
+                handle.write(chunk)
+            if unless_same and _holds(path, handle.tell(), digest.hexdigest()):
+                tmp.unlink()
+                return False
             handle.flush()
             os.fsync(handle.fileno())
         tmp.chmod(0o644)
@@ -55,6 +77,7 @@ def write_atomic(path: Path, data: bytes, staging: Path | None = None) -> None:
         tmp.unlink(missing_ok=True)
         raise
     _fsync_dir(path.parent)
+    return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -445,33 +468,10 @@ def _remove_unlisted(root: Path, produced: set[str]) -> list[str]:
     return removed
 
 
-def write_chunks_if_changed(path: Path, chunks: Iterable[bytes]) -> bool:
-    """Write ``path`` atomically from ``chunks`` unless it already holds exactly those
-    bytes; say if it wrote. The bytes are never held whole: they go to a temporary file
-    beside ``path``, which replaces it only when they differ from what it holds."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=_TMP_PREFIX, dir=path.parent)
-    tmp = Path(name)
-    try:
-        digest = hashlib.sha256()
-        with os.fdopen(fd, "wb") as handle:
-            for chunk in chunks:
-                digest.update(chunk)
-                handle.write(chunk)
-            size = handle.tell()
-            info = _stat(path)
-            if info is not None and info[0] == size and _file_digest(path) == digest.hexdigest():
-                tmp.unlink()
-                return False
-            handle.flush()
-            os.fsync(handle.fileno())
-        tmp.chmod(0o644)
-        tmp.replace(path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
-    return True
+def _holds(path: Path, size: int, digest: str) -> bool:
+    """Say whether ``path`` holds ``size`` bytes of this sha256 ``digest``."""
+    info = _stat(path)
+    return info is not None and info[0] == size and _file_digest(path) == digest
 
 
 def _checked(rel: str) -> str:
