@@ -546,8 +546,11 @@ def _announce(site: Site, report: WriteReport, jobs: dict[str, Job], result: Bui
         result.pinged = tuple(changed)
 
 
-# Posts rendered at once: their own files wait in memory until they are staged.
+# Posts rendered at once: their own files wait in memory until they are staged. A slice
+# also ends after this many posts' own files, so that a build with few posts to render
+# never gathers a site's worth of them between two.
 SLICE_POSTS = 100
+SLICE_OWN_FILES = 10 * SLICE
 
 
 def _make_posts(
@@ -577,7 +580,7 @@ def _make_posts(
             made = {f.planned.path: f.job for f in own if stale(f.planned)}
             if made or not stored:
                 work.append(PostWork(post, made, stored))
-            if len(work) >= SLICE_POSTS:
+            if len(work) >= SLICE_POSTS or len(files) >= SLICE_OWN_FILES:
                 yield files, work
                 files, work = [], []
         if files:
