@@ -198,7 +198,7 @@ def _plan_edit(
         files = kept.files_showing([c.source.rel for c in changes])
         shown = kept.posts({rel for f in files for rel in f.shows})
         sitemap = sitemap_from_json(summary["sitemap"])
-        outputs = kept.outputs_of([f.path for f in files] + _sitemap_files(len(sitemap)))
+        outputs = kept.outputs_of([f.path for f in files] + pages.sitemap_names(len(sitemap)))
     for change in changes:
         spliced = with_record(text, change.live.id, change.record)
         if spliced is None:
@@ -386,13 +386,6 @@ def _plan_files(
         state,
         latest,
     )
-
-
-def _sitemap_files(urls: int) -> list[str]:
-    """Name the files a sitemap of ``urls`` pages may be in (one, or an index and its
-    parts)."""
-    parts = urls // pages.SITEMAP_URLS + 1
-    return ["sitemap.xml", *(f"sitemap-{number}.xml" for number in range(1, parts + 1))]
 
 
 def _sitemap(
