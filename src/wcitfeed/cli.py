@@ -9,7 +9,6 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from email.utils import parseaddr
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
@@ -732,6 +731,8 @@ def _check_headers(subject: str | None, sender: str | None, to: tuple[str, ...])
             raise click.BadParameter(
                 "must be one line (no CR, LF or control characters)", param_hint=option
             )
+    from email.utils import parseaddr  # here: a build never needs it
+
     for option, value in (("--from", sender), *(("--to", t) for t in to)):
         if value is not None and not _ADDRESS_RE.match(parseaddr(value)[1]):
             raise click.BadParameter(

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -270,6 +268,8 @@ def load_site(
 
     for key in raw:
         if key not in SETTINGS:
+            import difflib  # here: only a misspelt key needs it
+
             close = difflib.get_close_matches(key, SETTINGS, n=1)
             hint = f"did you mean '{close[0]}'?" if close else "known keys: " + ", ".join(SETTINGS)
             fail(key, f"is not a setting ({hint})")
@@ -408,8 +408,11 @@ def _mail(values: Mapping[str, Any], fail: Callable[[str, str], None], root: Pat
         if isinstance(value, str) and _CONTROL_RE.search(value):
             fail(key, "must be one line (no line breaks or control characters)")
     sender = values.get("mail_from")
-    if isinstance(sender, str) and not _EMAIL_RE.match(parseaddr(sender)[1]):
-        fail("mail_from", 'must be an address (write mail_from = "News <news@example.org>")')
+    if isinstance(sender, str):
+        from email.utils import parseaddr  # here: only a site that sends digests needs it
+
+        if not _EMAIL_RE.match(parseaddr(sender)[1]):
+            fail("mail_from", 'must be an address (write mail_from = "News <news@example.org>")')
     list_id = values.get("list_id")
     if isinstance(list_id, str) and not _LIST_ID_RE.match(list_id):
         fail("list_id", 'must be a domain-like label (write list_id = "updates.example.org")')

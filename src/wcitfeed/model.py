@@ -11,8 +11,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from slugify import slugify as _slugify
-
 # A feed with no entries still needs a date; the epoch keeps it independent of the clock.
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -241,7 +239,9 @@ def slugify(text: str) -> str:
     gives ``post-`` and a short digest of it, distinct for distinct text. Remembered: a
     build asks for each tag's slug once per post and feed.
     """
-    slug = _slugify(text, regex_pattern=r"[^-a-z0-9_]+").strip("-_")
+    from slugify import slugify as transliterated  # here: a build with nothing to do never slugs
+
+    slug = transliterated(text, regex_pattern=r"[^-a-z0-9_]+").strip("-_")
     if slug:
         return slug
     return "post-" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
