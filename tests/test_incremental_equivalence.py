@@ -45,6 +45,8 @@ operation = st.one_of(
     st.tuples(st.just("delete"), st.integers(1, 12)),
     st.tuples(st.just("asset"), st.integers(1, 3)),
     st.tuples(st.just("settings"), st.sampled_from([0, 2, 3, 50])),
+    # Listing pages left out (1) or written again (0): what linked to them changes too.
+    st.tuples(st.just("listings"), st.integers(0, 1)),
     st.tuples(st.just("template"), st.integers(0, 3)),
     st.tuples(st.just("nothing"), st.just(0)),
 )
@@ -98,6 +100,10 @@ def apply(site: Path, kind: str, value: int, step: int) -> None:
         picture.write_bytes(picture.read_bytes() + b"y" * (step + 1))
     elif kind == "settings":
         (site / "wcitfeed.toml").write_text(SETTINGS.format(limit=value))
+    elif kind == "listings":
+        config = site / "wcitfeed.toml"
+        kept = [line for line in config.read_text().splitlines() if "listings" not in line]
+        config.write_text("\n".join([*kept, f"listings = {'false' if value else 'true'}", ""]))
     elif kind == "template":
         entry = site / "templates/entry.html"
         text = (THEME / "entry.html").read_text()

@@ -6,10 +6,12 @@ wrote them before)."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+import feedparser
 import pytest
 from click.testing import Result
 
@@ -257,3 +259,82 @@ def test_each_wrong_field_of_the_site_record_is_named_and_nothing_is_written(
     for fragment in expected:
         assert any(fragment in line for line in lines), result.output
     assert snapshot(site) == before
+
+
+def site_links(output: dict[str, bytes], base: str) -> set[tuple[str, str]]:
+    """Return (file, address) for each address below ``base`` that a page, feed or sitemap
+    links to: HTML and Atom links, RSS links, sitemap locations, JSON Feed URLs. Not ids:
+    an Atom id names a feed, it is not a link."""
+    patterns = [rb'(?:href|src)="([^"]+)"', rb"<link>([^<]+)</link>", rb"<loc>([^<]+)</loc>"]
+    found = set()
+    for path, data in output.items():
+        if path.endswith(".json") and not path.startswith("."):
+            feed = json.loads(data)
+            urls = [feed.get("home_page_url"), feed.get("feed_url"), feed.get("next_url")]
+            urls += [item.get("url") for item in feed.get("items", [])]
+            found |= {(path, url) for url in urls if url and url.startswith(base)}
+        elif path.endswith((".html", ".xml")):
+            for pattern in patterns:
+                for url in re.findall(pattern, data):
+                    if url.decode().startswith(base):
+                        found.add((path, url.decode()))
+    return found
+
+
+def broken_links(output: dict[str, bytes], base: str) -> list[tuple[str, str]]:
+    """Return the links below ``base`` that lead to no file of ``output``, and the links of
+    pages that are neither absolute nor to a part of the page (``href="None"``, say)."""
+    broken = [
+        (path, url.decode())
+        for path, data in output.items()
+        if path.endswith(".html")
+        for url in re.findall(rb'(?:href|src)="([^"]*)"', data)
+        if not url.startswith((b"https://", b"http://", b"#", b"mailto:"))
+    ]
+    for path, url in sorted(site_links(output, base)):
+        rel = url[len(base) :].split("#")[0]
+        if not (rel == "" or rel.endswith("/")) and rel in output:
+            continue
+        if (rel + "index.html") not in output:
+            broken.append((path, url))
+    return broken
+
+
+def test_listing_pages_can_be_left_out_and_nothing_links_to_them(
+    tmp_path: Path, run_cli: Callable[..., Result]
+) -> None:
+    """Under listings = false no category, tag or "all updates" page is written and no page,
+    feed or sitemap links to one; the feeds are all still there, under the same ids. Asked
+    for again, the listings come back as a cold build makes them."""
+    site = make_generated_site(tmp_path / "site", 30).parent
+    base = "https://gen.example.org/"
+    assert build(run_cli, site).exit_code == 0
+    everything = snapshot(site / "output")
+    listing = ("categories/", "tags/", "updates/")
+    pages = {p for p in everything if p.startswith(listing) and p.endswith(".html")}
+    assert any(p.startswith("tags/") for p in pages) and any("/page/2/" in p for p in pages)
+    assert len(site_links(everything, base)) > 100
+    assert broken_links(everything, base) == []
+
+    config = site / "wcitfeed.toml"
+    settings = config.read_text()
+    config.write_text("listings = false\n" + settings)
+    assert build(run_cli, site, LATER).exit_code == 0
+    written = snapshot(site / "output")
+    assert not any(p.startswith(listing) and p.endswith(".html") for p in written)
+    assert broken_links(written, base) == []
+    feeds = {p for p in everything if p.endswith(("atom.xml", "rss.xml", "feed.json"))}
+    assert feeds == {p for p in written if p.endswith(("atom.xml", "rss.xml", "feed.json"))}
+    for path in feeds:
+        if path.endswith("atom.xml"):
+            before, after = (feedparser.parse(out[path]) for out in (everything, written))
+            assert after.feed.id == before.feed.id, path
+            assert [e.id for e in after.entries] == [e.id for e in before.entries], path
+    post = next(p for p in written if p.startswith("posts/"))
+    assert b'rel="tag"' in everything[post] and b'rel="tag"' not in written[post]
+
+    config.write_text(settings)
+    assert build(run_cli, site, LATER).exit_code == 0
+    again = snapshot(site / "output")
+    assert again == cold_build(run_cli, site, tmp_path / "cold", LATER)
+    assert {p for p in again if p.startswith(listing) and p.endswith(".html")} == pages

@@ -139,6 +139,12 @@ SETTINGS: dict[str, Setting] = {
     "fragments": Setting(
         "boolean", True, "Write fragments/<slug>.html: each post as an HTML fragment to embed."
     ),
+    "listings": Setting(
+        "boolean",
+        True,
+        "Write the listing pages (each category's and tag's, and all updates); false: the "
+        "updates page and each post's page only, with no links to listings.",
+    ),
     "email_fragments": Setting(
         "boolean",
         False,
@@ -392,6 +398,7 @@ def load_site(
         mail=mail,
         email_feed=values["email_feed"],
         fragments=values["fragments"],
+        listings=values["listings"],
         email_fragments=values["email_fragments"],
         email_fragments_given="email_fragments" in raw,
         source=path,

@@ -148,7 +148,8 @@ def logical_feeds(
                     f"{site.title}: {group.label}",
                     headings[group.kind],
                     site.url(group.prefix),
-                    site.url(group.prefix),
+                    # The feed's web page: its listing, or the site's when there is none.
+                    site.url(group.prefix) if site.listings else site.base_url,
                     group.posts,
                     group.kind,
                 )

@@ -76,6 +76,8 @@ class Site:
     mail: Mail = Mail()
     email_feed: bool = False
     fragments: bool = True
+    # False: no listing pages (categories/, tags/, updates/), and nothing links to them.
+    listings: bool = True
     email_fragments: bool = False
     # The tool the site moved from (the "from" setting), and that tool's URL settings.
     from_tool: str | None = None

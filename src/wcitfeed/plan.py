@@ -632,7 +632,7 @@ def plan_outputs(
     site_links = tuple(link for link in links if link.group == feedset.SITE_GROUP) or tuple(links)
     sections = tuple(pages.sections(site, groups, ordered, site.page_size))
     all_label = i18n.translations(site.language).gettext("All updates")
-    listings = pages.listings(groups, ordered, site.page_size, all_label)
+    listings = pages.listings(groups, ordered, site.page_size, all_label) if site.listings else []
 
     # Each post's key once: keys of documents that carry 50 posts hash 50 short digests.
     sizes = {a.rel: a.size for a in assets}
