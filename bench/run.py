@@ -139,16 +139,16 @@ def prepare(work: Path, posts: int, set_aside: SetAside) -> dict[str, Path]:
         generate(posts, corpus)
         (corpus / ".done").write_text(str(posts))
     sites = {}
-    # "wcitfeed": everything by default (pages, fragments, Atom and RSS for the site, every
-    # category and tag, RFC 5005 archives for the site and categories). "wcitfeed-like":
-    # what Pelican builds here, full content Atom and RSS for the whole site, and no
-    # fragments, so the peers do the same work.
+    # "wcitfeed": everything by default (pages, fragments, listings, Atom and RSS for the
+    # site, every category and tag, RFC 5005 archives for the site and categories).
+    # "wcitfeed-like": what Hugo builds here, a page per post and one full-content RSS feed
+    # of the whole site (no listing pages, no fragments), so the peers do the same work.
     for name, extra in (
         ("wcitfeed", ""),
         (
             "wcitfeed-like",
-            'feeds = ["site"]\nformats = ["atom", "rss"]\nfeed_limit = 0\nfeed_max_bytes = 0\n'
-            "fragments = false\nemail_fragments = false",
+            'feeds = ["site"]\nformats = ["rss"]\nfeed_limit = 0\nfeed_max_bytes = 0\n'
+            "fragments = false\nemail_fragments = false\nlistings = false",
         ),
     ):
         wcit = work / name
