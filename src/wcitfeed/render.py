@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import mimetypes
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from datetime import datetime
 from html.parser import HTMLParser
 from pathlib import Path
@@ -249,6 +249,26 @@ def theme_files() -> list[Path]:
     return sorted(p for p in THEME.rglob("*") if p.is_file())
 
 
+def flat_globals(
+    env: jinja2.Environment, own: MutableMapping[str, Any] | None
+) -> MutableMapping[str, Any]:
+    """Return a template's globals as one dict: the environment's, then its own.
+
+    Jinja2 gives each template a ChainMap over the environment's globals, and copies it into
+    every page's context (and every included template's): from a ChainMap that copy took
+    21 µs, from a dict 4.3 (timeit, post.html). The environment's globals are all set before
+    a template is loaded (``make_environment``), so the copy misses nothing.
+    """
+    return {**env.globals, **(own or {})}
+
+
+class Theme(jinja2.Environment):
+    """Jinja2's environment, for the bundled theme alone: globals kept as one dict."""
+
+    def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
+        return flat_globals(self, d)
+
+
 class Sandbox(SandboxedEnvironment):
     """Jinja2's sandbox, quicker with wcitfeed's own objects (posts, links, the site).
 
@@ -262,6 +282,9 @@ class Sandbox(SandboxedEnvironment):
         if type(obj).__module__.startswith("wcitfeed."):
             return not attr.startswith("_")
         return super().is_safe_attribute(obj, attr, value)
+
+    def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
+        return flat_globals(self, d)
 
 
 def make_environment(templates_dir: Path, language: str = "en") -> jinja2.Environment:
@@ -281,7 +304,7 @@ def make_environment(templates_dir: Path, language: str = "en") -> jinja2.Enviro
         # Only then is the site's folder looked in: a file that appears mid-build never
         # reaches the environment without the sandbox.
         loader = jinja2.ChoiceLoader([jinja2.FileSystemLoader(templates_dir), loader])
-    kind = Sandbox if own else jinja2.Environment
+    kind: type[jinja2.Environment] = Sandbox if own else Theme
     env = kind(
         extensions=["jinja2.ext.i18n"],
         loader=loader,
