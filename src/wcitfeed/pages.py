@@ -13,15 +13,11 @@ import math
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from html import escape
 from typing import Any, Literal
-from xml.sax.saxutils import escape
 
 import jinja2
 from markupsafe import Markup
-from pygments import highlight
-from pygments.formatters import HtmlFormatter
-from pygments.lexers import get_lexer_by_name
-from pygments.util import ClassNotFound
 
 from wcitfeed import i18n
 from wcitfeed.feedset import Group
@@ -199,6 +195,14 @@ def highlight_code(body_html: str) -> str:
     Feeds and e-mail keep the plain ``<code class="language-…">`` (readers style it
     themselves); a language Pygments does not know stays plain.
     """
+    if "<pre><code class=" not in body_html:
+        return body_html
+    # Imported here: Pygments (and its plugin lookup) took ~20 ms to import, which an edit
+    # of a post without code never needs.
+    from pygments import highlight
+    from pygments.formatters import HtmlFormatter
+    from pygments.lexers import get_lexer_by_name
+    from pygments.util import ClassNotFound
 
     def colour(match: re.Match[str]) -> str:
         try:
@@ -210,12 +214,14 @@ def highlight_code(body_html: str) -> str:
         # Pygments before 2.20 escaped quotes in text too; the same page either way.
         return coloured.replace("&quot;", '"').replace("&#39;", "'")
 
-    return _CODE_RE.sub(colour, body_html) if "<pre><code class=" in body_html else body_html
+    return _CODE_RE.sub(colour, body_html)
 
 
 def code_css() -> str:
     """Return Pygments' rules for highlighted code: a light style, and a dark one for
     readers whose system asks for dark pages."""
+    from pygments.formatters import HtmlFormatter  # here, as in highlight_code
+
     light = HtmlFormatter(style="default").get_style_defs(".highlight")  # type: ignore[no-untyped-call]
     dark = HtmlFormatter(style="github-dark").get_style_defs(".highlight")  # type: ignore[no-untyped-call]
     return f"{light}\n@media (prefers-color-scheme: dark) {{\n{dark}\n}}\n"
@@ -402,7 +408,7 @@ def sitemap_file(site: Site, name: str, pages: Iterator[SitemapPage], urls: int)
     names = sitemap_names(urls)
     if len(names) > 1 and name == "sitemap.xml":
         listed = [
-            f"<sitemap><loc>{escape(site.url(part))}</loc></sitemap>\n"
+            f"<sitemap><loc>{escape(site.url(part), quote=False)}</loc></sitemap>\n"
             for part in sorted(names[1:])
         ]
         yield (
@@ -420,7 +426,7 @@ def sitemap_file(site: Site, name: str, pages: Iterator[SitemapPage], urls: int)
         rows = []
         for url, changed in piece:
             lastmod = f"<lastmod>{changed}</lastmod>" if changed else ""
-            rows.append(f"<url><loc>{escape(url)}</loc>{lastmod}</url>\n")
+            rows.append(f"<url><loc>{escape(url, quote=False)}</loc>{lastmod}</url>\n")
         yield "".join(rows).encode()
     yield b"</urlset>\n"
 

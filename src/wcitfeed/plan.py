@@ -12,7 +12,6 @@ import hashlib
 import itertools
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -20,7 +19,7 @@ from typing import TYPE_CHECKING, Literal, get_args
 
 import jinja2
 
-from wcitfeed import feedset, i18n, keys, mail, pages, redirects, render, sources
+from wcitfeed import feedset, i18n, keys, pages, redirects, render, sources
 from wcitfeed.cache import EntryReader
 from wcitfeed.content import read_body
 from wcitfeed.errors import WcitfeedError
@@ -30,6 +29,7 @@ from wcitfeed.scan import Source
 from wcitfeed.workers import LatePool
 
 if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
     from multiprocessing.queues import Queue
 
 # Below this many files (or posts) to make, starting worker processes costs more than it
@@ -252,12 +252,16 @@ class Maker:
         stored = self._stored_unless_rendered(post, EMAIL_ENTRY)
         if stored is not None:
             return stored
+        from wcitfeed import mail  # here: most sites make nothing for e-mail
+
         item = self.rendered(post)
         safe = mail.email_safe(item.body_html, self._email_css())
         return feedset.make_entry(self.context.site, dataclasses.replace(item, body_html=safe), fmt)
 
     def _email_css(self) -> str:
         if self._css is None:
+            from wcitfeed import mail  # here: most sites make nothing for e-mail
+
             self._css = mail.email_css(self.context.site, self.templates)
         return self._css
 
@@ -397,6 +401,8 @@ class Maker:
         fragment = self.fragment(job.post)
         if job.kind == "fragment":
             return fragment.encode("utf-8")
+        from wcitfeed import mail  # here: most sites make nothing for e-mail
+
         return mail.email_fragment(fragment, self._email_css()).encode("utf-8")
 
     def start_making(
