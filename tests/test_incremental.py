@@ -11,10 +11,12 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 from xml.etree import ElementTree
 
 import feedparser
 import filelock
+import jinja2
 import pytest
 from click.testing import Result
 
@@ -58,8 +60,7 @@ def test_an_edit_moves_updated_once_and_only_once(
     # The ledger kept it, so even without the cache the date holds.
     ledger = json.loads((tmp_path / "wcitfeed-ledger.json").read_text())
     assert ledger["tag:gen.example.org,2012:2"]["updated"] == "2013-02-01T10:00:00+00:00"
-    for cached in (tmp_path / ".wcitfeed-cache").iterdir():
-        cached.unlink()
+    shutil.rmtree(tmp_path / ".wcitfeed-cache")
     assert run_cli("build", "--config", config, "--now", "2013-04-01").output == ""
     assert entry(out, "Post 2").updated == "2013-02-01T10:00:00+00:00"
 
@@ -355,3 +356,37 @@ def test_a_sitemap_over_the_limit_is_an_index_of_parts_with_every_page_once(
     assert run_cli("build", "--config", config, "--now", "2013-03-01").exit_code == 0
     assert {p.name: p.read_bytes() for p in out.glob("sitemap*.xml")} == quick
     assert len(quick) == 5  # the index and four parts
+
+
+def test_compiled_templates_are_kept_and_compiled_again_once_edited(
+    tmp_path: Path, run_cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A build keeps the templates it compiled in its cache folder; the next one loads them
+    without compiling, and compiles again only a template whose source changed."""
+    config = make_generated_site(tmp_path, 12)
+    shutil.copytree(THEME, tmp_path / "templates")
+    config.write_text(
+        config.read_text().replace(f'templates = "{THEME}"', 'templates = "templates"')
+    )
+    assert run_cli("build", "--config", config, "--now", "2013-01-01").exit_code == 0
+    kept = tmp_path / ".wcitfeed-cache/templates/sandboxed"
+    assert len(list(kept.glob("*.cache"))) >= 10
+
+    compiled: list[str | None] = []
+    compile_source = jinja2.Environment.compile
+
+    def counted(self: jinja2.Environment, source: str, name: str | None = None, *args: Any) -> Any:
+        compiled.append(name)
+        return compile_source(self, source, name, *args)
+
+    monkeypatch.setattr(jinja2.Environment, "compile", counted)
+    shutil.rmtree(tmp_path / "output")  # every page is made again
+    assert run_cli("build", "--config", config, "--now", "2013-01-01").exit_code == 0
+    assert compiled == []
+    assert (tmp_path / "output/posts/post-0001/index.html").is_file()
+
+    post = tmp_path / "templates/post.html"
+    post.write_text(post.read_text().replace("<article", "<!-- edited -->\n<article", 1))
+    assert run_cli("build", "--config", config, "--now", "2013-01-01").exit_code == 0
+    assert compiled == ["post.html"]
+    assert b"<!-- edited -->" in (tmp_path / "output/posts/post-0001/index.html").read_bytes()
