@@ -376,20 +376,18 @@ def _store_rows(connection: sqlite3.Connection, previous: BuildCache, cache: Bui
         "inputs": cache.inputs,
         "next_due": cache.next_due.isoformat() if cache.next_due else "",
         "published": str(cache.published),
-        "digest": digest_stats(_stats_in_order(connection, cache.outputs)),
+        "digest": _outputs_digest(connection),
     }
     connection.executemany("INSERT OR REPLACE INTO summary VALUES (?, ?)", summary.items())
     _store_kept(connection, cache.kept)
 
 
-def _stats_in_order(
-    connection: sqlite3.Connection, outputs: Mapping[str, OutputRow]
-) -> Iterator[tuple[str, int, int]]:
-    """Yield each output's path, size and mtime in the order the no-change path reads
-    them back (the order matters to their digest)."""
-    for (rel,) in connection.execute("SELECT path FROM outputs ORDER BY path"):
-        _, size, mtime_ns = outputs[str(rel)]
-        yield str(rel), size, mtime_ns
+def _outputs_digest(connection: sqlite3.Connection) -> str:
+    """Digest the stored outputs' sizes and mtimes, in the order the no-change path reads
+    them back (the order matters to the digest), as they are read: never listed whole."""
+    return digest_stats(
+        connection.execute("SELECT path, size, mtime_ns FROM outputs ORDER BY path")
+    )
 
 
 def _store_kept(connection: sqlite3.Connection, kept: KeptPlan | None) -> None:
@@ -551,11 +549,9 @@ def store_edit(folder: Path, rows: EditedRows) -> None:
                 [(*row, path) for path, row in rows.outputs.items()],
             )
             connection.executemany("DELETE FROM entries WHERE key = ?", [(k,) for k in rows.gone])
-            # The outputs in the order the no-change path reads them, with the new rows.
-            listed = connection.execute("SELECT path, size, mtime_ns FROM outputs ORDER BY path")
             summary = {
                 **rows.summary,
-                "digest": digest_stats(listed),
+                "digest": _outputs_digest(connection),
                 "sitemap": sitemap_to_json(rows.sitemap),
             }
             connection.executemany("INSERT OR REPLACE INTO summary VALUES (?, ?)", summary.items())

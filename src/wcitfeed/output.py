@@ -67,7 +67,7 @@ def _replace(
                 if unless_same:
                     digest.update(chunk)
                 handle.write(chunk)
-            if unless_same and _holds(path, handle.tell(), digest.hexdigest()):
+            if unless_same and _stat_if_holds(path, handle.tell(), digest.hexdigest()):
                 tmp.unlink()
                 return False
             handle.flush()
@@ -180,8 +180,8 @@ class OutputSync:
     def _stage_stream(self, item: Planned, target: str, chunks: Iterator[bytes]) -> None:
         """Stage a file written chunk by chunk; drop it again if it equals the one there."""
         staged, size, digest = self.batch.stage_stream(item.path, chunks)
-        info = _stat(target)
-        if info is not None and info[0] == size and _file_digest(target) == digest:
+        info = _stat_if_holds(target, size, digest)
+        if info is not None:
             self.batch.unstage(staged)
             self.unchanged.append(item.path)
             self.state[item.path] = (item.key, *info)
@@ -472,10 +472,13 @@ def _remove_unlisted(root: Path, produced: set[str]) -> list[str]:
     return removed
 
 
-def _holds(path: Path, size: int, digest: str) -> bool:
-    """Say whether ``path`` holds ``size`` bytes of this sha256 ``digest``."""
+def _stat_if_holds(path: Path | str, size: int, digest: str) -> tuple[int, int] | None:
+    """Return the size and mtime of ``path`` if it holds ``size`` bytes of this sha256
+    ``digest``; else None."""
     info = _stat(path)
-    return info is not None and info[0] == size and _file_digest(path) == digest
+    if info is not None and info[0] == size and _file_digest(path) == digest:
+        return info
+    return None
 
 
 def _checked(rel: str) -> str:
