@@ -572,14 +572,17 @@ class PostFiles:
 
     def __iter__(self) -> Iterator[tuple[Post, list[PostFile]]]:
         """Yield each post with its files, their keys made now."""
-        for post, around in pages.with_neighbours(self._site, self._ordered):
-            own = self._jobs(post, around)
+        for post, own in self._each():
             yield post, [PostFile(Planned(path, self._key_of(job)), job) for path, job in own]
 
     def jobs(self) -> Iterator[tuple[str, Job]]:
         """Yield each post's files' paths and jobs (no keys)."""
+        for _, own in self._each():
+            yield from own
+
+    def _each(self) -> Iterator[tuple[Post, list[tuple[str, Job]]]]:
         for post, around in pages.with_neighbours(self._site, self._ordered):
-            yield from self._jobs(post, around)
+            yield post, self._jobs(post, around)
 
     def paths(self) -> Iterator[str]:
         """Yield the paths of every post's files."""
