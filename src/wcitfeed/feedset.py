@@ -149,7 +149,7 @@ def logical_feeds(
                     headings[group.kind],
                     site.url(group.prefix),
                     # The feed's web page: its listing, or the site's when there is none.
-                    site.url(group.prefix) if site.listings else site.base_url,
+                    site.listing_url(group.prefix) or site.base_url,
                     group.posts,
                     group.kind,
                 )

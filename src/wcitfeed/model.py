@@ -100,6 +100,11 @@ class Site:
         """Return the absolute URL of a path below the site's base URL."""
         return self.base_url + path.lstrip("/")
 
+    def listing_url(self, prefix: str) -> str | None:
+        """Return the URL of the listing page in folder ``prefix``; None when the site
+        writes no listing pages (``listings = false``)."""
+        return self.url(prefix) if self.listings else None
+
     def rel(self, path: Path) -> str:
         """Return a file's path below the content folder, with '/' between folders.
 

@@ -153,22 +153,16 @@ def sections(
     its listing when there are more; then the posts of no category (``key`` "updates"),
     linking to the listing of every post."""
     found = [
-        Section(g.key, g.label, listing_url(site, g.prefix), len(g.posts), g.posts[:page_size])
+        Section(g.key, g.label, site.listing_url(g.prefix), len(g.posts), g.posts[:page_size])
         for g in groups
         if g.kind == "categories"
     ]
     loose = tuple(p for p in everything if p.category is None)
     if loose:
         label = i18n.translations(site.language).gettext("Other updates") if found else ""
-        url = listing_url(site, ALL_PREFIX)
+        url = site.listing_url(ALL_PREFIX)
         found.append(Section("updates", label, url, len(everything), loose[:page_size]))
     return found
-
-
-def listing_url(site: Site, prefix: str) -> str | None:
-    """Return the URL of the listing in folder ``prefix``; None when the site writes no
-    listing pages (``listings = false``)."""
-    return site.url(prefix) if site.listings else None
 
 
 def listings(
@@ -270,8 +264,8 @@ class PageMaker:
         category = None
         if post.category is not None:
             label = site.category_label(post.category)
-            category = {"label": label, "url": listing_url(site, category_prefix(post.category))}
-        tags = [(tag, listing_url(site, tag_prefix(tag))) for tag in dict.fromkeys(post.tags)]
+            category = {"label": label, "url": site.listing_url(category_prefix(post.category))}
+        tags = [(tag, site.listing_url(tag_prefix(tag))) for tag in dict.fromkeys(post.tags)]
         updated = post.updated if post.updated and post.updated != post.date else None
         page = PageMeta(
             title=f"{post.title} · {site.title}",
