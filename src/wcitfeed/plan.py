@@ -427,10 +427,8 @@ class Maker:
         # Workers already started take any number of files; starting them takes many.
         if self.workers is None and len(parallel) < PARALLEL_THRESHOLD:
             return lambda: None
-        # Big feed documents first, so no worker is left with one at the end.
-        parallel.sort(key=lambda pj: -len(pj[1].document.posts) if pj[1].document else 0)
         pool = self._pool()
-        tasks = [parallel[i :: cores * 4] for i in range(cores * 4)]
+        tasks = _runs(parallel, cores * 4)
         futures = [
             pool.submit(
                 _worker_make, task, tree, self._keys_of(p for _, j in task for p in j.posts)
@@ -451,6 +449,26 @@ class Maker:
         if self.workers is not None:
             self.workers.close()
             self.workers = None
+
+
+def _runs(jobs: list[tuple[str, Job]], count: int) -> list[list[tuple[str, Job]]]:
+    """Cut ``jobs``, in plan order, into at most ``count`` runs of about the same work (a
+    job's work: the posts it shows).
+
+    Runs, not every ``count``-th job: neighbours in the plan often show the same posts (an
+    archive page in Atom, then in RSS), and a task pickles each post it carries once, so a
+    run sends a post to its worker once where every ``count``-th job sent it twice.
+    """
+    total = sum(len(job.posts) + 1 for _, job in jobs)
+    runs: list[list[tuple[str, Job]]] = [[]]
+    done = 0
+    for path, job in jobs:
+        # A run ends once it holds its share of the work.
+        if runs[-1] and done * count >= total * len(runs):
+            runs.append([])
+        runs[-1].append((path, job))
+        done += len(job.posts) + 1
+    return runs
 
 
 # The kinds of file that show posts: their keys are made by ``KeyParts``.
