@@ -2,7 +2,8 @@
 
 Both pools of a build (reading posts, making files) start their workers here, so each
 worker collects garbage as rarely as the build itself, returns large buffers as the
-command line does, and ends when the build that started it is gone. The pool that makes
+command line does, sends posts to and from the build as their fields, and ends when the
+build that started it is gone. The pool that makes
 files may start before its work is known (``LatePool``): its workers get ready while the
 main process plans.
 """
