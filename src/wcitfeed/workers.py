@@ -3,9 +3,8 @@
 Both pools of a build (reading posts, making files) start their workers here, so each
 worker collects garbage as rarely as the build itself, returns large buffers as the
 command line does, sends posts to and from the build as their fields, and ends when the
-build that started it is gone. The pool that makes
-files may start before its work is known (``LatePool``): its workers get ready while the
-main process plans.
+build that started it is gone. The pool that makes files may start before its work is
+known (``LatePool``): its workers get ready while the main process plans.
 """
 
 from __future__ import annotations
