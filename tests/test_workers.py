@@ -1,12 +1,15 @@
-"""How a build hands its work to worker processes: in runs of the plan, and with posts sent
-in a form that is quicker to pickle but arrives the same."""
+"""How a build hands its work to worker processes: in runs of the plan, a few slices
+ahead of the one it stages, and with posts sent in a form that is quicker to pickle but
+arrives the same."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from tests.helpers import full_post
 from wcitfeed.pages import Listing
+from wcitfeed.pipeline import AHEAD, _started_ahead
 from wcitfeed.plan import Job, _runs
 from wcitfeed.workers import worker_pool
 
@@ -41,3 +44,20 @@ def test_runs_keep_every_job_once_in_plan_order_and_share_the_work() -> None:
     for run in runs:
         work = [len(job.posts) + 1 for _, job in run]
         assert sum(work[:-1]) < share
+
+
+def test_slices_are_handed_out_ahead_and_come_back_once_in_order() -> None:
+    started: list[int] = []
+
+    def start(piece: int) -> Callable[[], str]:
+        started.append(piece)
+        return lambda: f"made {piece}"
+
+    seen = []
+    for piece, made in _started_ahead(range(10), start):
+        seen.append((piece, made))
+        # While a slice is staged, the workers have the next AHEAD ones to make (those
+        # there are), and nothing beyond: slices are planned only as they are needed.
+        assert started == list(range(min(piece + 1 + AHEAD, 10)))
+    assert seen == [(i, f"made {i}") for i in range(10)]
+    assert list(_started_ahead([], start)) == []
