@@ -120,6 +120,9 @@ def test_the_w3c_validator_has_nothing_but_the_documented_title_warning(
         files, "-v", "--only", "w3c-feedvalidator", "--feedvalidator-dir", folder,
         "--w3c-python", python,
     )  # fmt: skip
+    skipped = [line for line in done.stdout.splitlines() if line.startswith("SKIP")]
+    # A folder that is not the checkout's root (say its src/) runs nothing, silently.
+    assert not skipped, f"the W3C validator did not run from {folder}: {skipped[0]}"
     messages = [line.strip() for line in done.stdout.splitlines() if "- warning:" in line]
     errors = [line for line in done.stdout.splitlines() if "- error:" in line]
     assert errors == []
