@@ -4,7 +4,9 @@ Usage: python bench/run.py [--posts N] [--reps R] [--out bench/work] [--results 
 
 Each tool builds an HTML page per post plus full-content feeds from the same posts
 (bench/generate.py, seeded). Every measurement is a whole process; the table gives medians
-of R repetitions and peak memory summed over each process tree (bench/treemem.py). Also
+of R repetitions, the CPU time (user and system) and peak memory of each whole process
+tree (bench/treemem.py), and the processor's name: machines of one kind differ, and the
+ratios with them (RESULTS.md, session 22). Also
 timed: the floor (reading every input with cat and writing wcitfeed's output files with
 cp), and wcitfeed's no-change rebuild and one-post-changed rebuild. Needs Debian's hugo
 and PyPI's pelican and markdown. --only-wcitfeed times wcitfeed alone, for 50,000 posts
@@ -32,7 +34,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from generate import generate
-from treemem import run_measured
+from treemem import Measured, adopt_orphans, run_measured
 
 WCITFEED_SETTINGS = """\
 title = "Bench"
@@ -86,13 +88,29 @@ LOAD_CONTENT_CACHE = False
 """
 
 
-def run(command: list[str], cwd: Path) -> tuple[float, int]:
-    """Run a whole process; return wall seconds and the peak memory of its whole process
-    tree in MiB (sampled from /proc every 50 ms: wait4 misses forkserver workers)."""
-    wall, peak, code = run_measured(command, cwd)
-    if code != 0:
-        raise SystemExit(f"{command[0]} failed in {cwd} with exit code {code}")
-    return wall, peak // 2**20
+def run(command: list[str], cwd: Path) -> Measured:
+    """Run a whole process and measure its whole tree (forkserver workers included)."""
+    measured = run_measured(command, cwd)
+    if measured.code != 0:
+        raise SystemExit(f"{command[0]} failed in {cwd} with exit code {measured.code}")
+    return measured
+
+
+def processor() -> str:
+    """Return the first processor's name, family, model and clock as the kernel gives them
+    (a virtual machine's name alone can be as vague as "Intel(R) Xeon(R) Processor")."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return platform.machine()
+    fields: dict[str, str] = {}
+    for line in text.split("\n\n", 1)[0].splitlines():
+        name, _, value = line.partition(":")
+        fields[name.strip()] = value.strip()
+    return (
+        f"{fields.get('model name', platform.machine())}, family {fields.get('cpu family', '?')} "
+        f"model {fields.get('model', '?')}, {fields.get('cpu MHz', '?')} MHz"
+    )
 
 
 class SetAside:
@@ -195,6 +213,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     compile_wcitfeed()
+    adopt_orphans()
     set_aside = SetAside(args.out.resolve())
     sites = prepare(args.out.resolve(), args.posts, set_aside)
     wcit, hugo, pelican = sites["wcitfeed"], sites["hugo"], sites["pelican"]
@@ -252,26 +271,34 @@ def main() -> None:
     if args.only_wcitfeed:
         cases = {k: v for k, v in cases.items() if k.startswith("wcitfeed")}
     times: dict[str, list[float]] = {name: [] for name in cases}
+    cpu: dict[str, list[tuple[float, float]]] = {name: [] for name in cases}
     memory: dict[str, int] = dict.fromkeys(cases, 0)
     for _ in range(args.reps):
         # Paired: every tool once per repetition, so slow drift affects all alike.
         for name, (command, folder, before) in cases.items():
             before()
-            wall, rss = run(command, folder)
-            times[name].append(wall)
-            memory[name] = max(memory[name], rss)
+            measured = run(command, folder)
+            times[name].append(measured.seconds)
+            cpu[name].append((measured.user or 0.0, measured.system or 0.0))
+            memory[name] = max(memory[name], measured.peak // 2**20)
     set_aside.delete()
     median = {name: statistics.median(values) for name, values in times.items()}
     lines = [
         f"### {args.posts} posts, {args.reps} repetitions, "
-        f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}",
+        f"{platform.machine()} {os.cpu_count()} cores ({processor()}), "
+        f"Python {platform.python_version()}",
         "",
-        "| case | median wall | peak memory | runs |",
-        "|---|---|---|---|",
+        "| case | median wall | CPU, user + system | peak memory | runs |",
+        "|---|---|---|---|---|",
     ]
     for name in cases:
         runs = ", ".join(f"{t:.2f}" for t in times[name])
-        lines.append(f"| {name} | {median[name]:.3f} s | {memory[name]} MiB | {runs} |")
+        user = statistics.median(u for u, _ in cpu[name])
+        system = statistics.median(s for _, s in cpu[name])
+        lines.append(
+            f"| {name} | {median[name]:.3f} s | {user:.1f} + {system:.1f} s "
+            f"| {memory[name]} MiB | {runs} |"
+        )
     output = wcit / "output"
     files = [p for p in output.rglob("*") if p.is_file()]
     size_mb = sum(p.stat().st_size for p in files) / 1e6

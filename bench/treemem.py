@@ -1,21 +1,56 @@
-"""Run a command and measure the peak memory of its whole process tree.
+"""Run a command and measure the peak memory of its whole process tree, and its CPU time.
 
-Usage: python bench/treemem.py COMMAND [ARGS...]   (prints "peak_tree_mib SECONDS")
+Usage: python bench/treemem.py COMMAND [ARGS...]
+       (prints "peak_tree_mib SECONDS user_cpu system_cpu")
 
 Workers started by a forkserver are not children the exit status accounts for, so the
 resource usage of wait4() misses them; this samples /proc every 50 ms instead, summing
-the resident memory of the command and every process descended from it.
+the resident memory of the command and every process descended from it. For CPU time, a
+process that has called ``adopt_orphans`` is given every descendant that outlives its
+parent (the forkserver and its workers), waits for them, and so counts their CPU time too.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
+import resource
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
+PR_SET_CHILD_SUBREAPER = 36  # <linux/prctl.h>
+
+
+@dataclass(frozen=True)
+class Measured:
+    """One run of a command: wall seconds, peak tree memory in bytes, exit code, and the
+    CPU seconds of the whole tree (user and system; None unless orphans are adopted)."""
+
+    seconds: float
+    peak: int
+    code: int
+    user: float | None = None
+    system: float | None = None
+
+
+_adopting = False
+
+
+def adopt_orphans() -> None:
+    """Make this process the parent of every orphaned descendant (Linux's child subreaper),
+    so that ``run_measured`` waits for a command's whole tree and counts its CPU time. Call
+    it only in a process whose children are all started by ``run_measured``: it waits for
+    any child."""
+    global _adopting
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, f"prctl(PR_SET_CHILD_SUBREAPER): {os.strerror(errno)}")
+    _adopting = True
 
 
 def _children() -> dict[int, list[int]]:
@@ -47,18 +82,43 @@ def tree_rss(root: int) -> int:
     return total
 
 
-def run_measured(command: list[str], cwd: Path | None = None) -> tuple[float, int, int]:
-    """Run ``command``; return its wall seconds, its peak tree RSS in bytes, and its exit code."""
+def _wait_for_orphans() -> None:
+    """Wait for every adopted descendant still running."""
+    while True:
+        try:
+            os.wait()
+        except ChildProcessError:
+            return
+
+
+def run_measured(command: list[str], cwd: Path | None = None) -> Measured:
+    """Run ``command`` and measure it (see ``Measured``)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     proc = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL)
     peak = 0
     while proc.poll() is None:
         peak = max(peak, tree_rss(proc.pid))
         time.sleep(0.05)
-    return time.perf_counter() - started, peak, proc.returncode
+    seconds = time.perf_counter() - started
+    if not _adopting:
+        return Measured(seconds, peak, proc.returncode)
+    _wait_for_orphans()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return Measured(
+        seconds,
+        peak,
+        proc.returncode,
+        after.ru_utime - before.ru_utime,
+        after.ru_stime - before.ru_stime,
+    )
 
 
 if __name__ == "__main__":
-    seconds, peak, code = run_measured(sys.argv[1:])
-    print(f"{peak / 2**20:.0f} {seconds:.1f}")
-    sys.exit(code)
+    adopt_orphans()
+    measured = run_measured(sys.argv[1:])
+    print(
+        f"{measured.peak / 2**20:.0f} {measured.seconds:.1f} "
+        f"{measured.user:.2f} {measured.system:.2f}"
+    )
+    sys.exit(measured.code)
