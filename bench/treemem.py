@@ -15,6 +15,7 @@ from __future__ import annotations
 import ctypes
 import os
 import resource
+import select
 import subprocess
 import sys
 import time
@@ -96,10 +97,17 @@ def run_measured(command: list[str], cwd: Path | None = None) -> Measured:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     proc = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL)
-    peak = 0
-    while proc.poll() is None:
-        peak = max(peak, tree_rss(proc.pid))
-        time.sleep(0.05)
+    # Sample every 50 ms, but wake the moment the command exits (its pidfd turns readable):
+    # sleeping between polls instead put every wall time on a 50 ms grid, a quarter of a
+    # no-change build's 0.2 s.
+    exited = os.pidfd_open(proc.pid)
+    try:
+        peak = tree_rss(proc.pid)
+        while not select.select([exited], [], [], 0.05)[0]:
+            peak = max(peak, tree_rss(proc.pid))
+    finally:
+        os.close(exited)
+    proc.wait()
     seconds = time.perf_counter() - started
     if not _adopting:
         return Measured(seconds, peak, proc.returncode)

@@ -121,3 +121,10 @@ def test_treemem_counts_the_cpu_of_descendants_that_outlive_the_command() -> Non
     )
     _, _, user, system = done.stdout.split()
     assert float(user) + float(system) >= 0.55, done.stdout
+
+
+def test_treemem_times_a_command_to_its_exit_not_to_the_next_sample() -> None:
+    """Memory is sampled every 50 ms, but the wall time ends when the command does: a
+    command that takes 10 ms measures well under one sampling interval."""
+    walls = [run_measured(["sleep", "0.01"]).seconds for _ in range(3)]
+    assert min(walls) < 0.04, walls
