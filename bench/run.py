@@ -270,19 +270,15 @@ def main() -> None:
     }
     if args.only_wcitfeed:
         cases = {k: v for k, v in cases.items() if k.startswith("wcitfeed")}
-    times: dict[str, list[float]] = {name: [] for name in cases}
-    cpu: dict[str, list[tuple[float, float]]] = {name: [] for name in cases}
-    memory: dict[str, int] = dict.fromkeys(cases, 0)
+    runs: dict[str, list[Measured]] = {name: [] for name in cases}
     for _ in range(args.reps):
         # Paired: every tool once per repetition, so slow drift affects all alike.
         for name, (command, folder, before) in cases.items():
             before()
-            measured = run(command, folder)
-            times[name].append(measured.seconds)
-            cpu[name].append((measured.user or 0.0, measured.system or 0.0))
-            memory[name] = max(memory[name], measured.peak // 2**20)
+            runs[name].append(run(command, folder))
     set_aside.delete()
-    median = {name: statistics.median(values) for name, values in times.items()}
+    median = {name: statistics.median(m.seconds for m in done) for name, done in runs.items()}
+    memory = {name: max(m.peak for m in done) // 2**20 for name, done in runs.items()}
     lines = [
         f"### {args.posts} posts, {args.reps} repetitions, "
         f"{platform.machine()} {os.cpu_count()} cores ({processor()}), "
@@ -291,13 +287,10 @@ def main() -> None:
         "| case | median wall | CPU, user + system | peak memory | runs |",
         "|---|---|---|---|---|",
     ]
-    for name in cases:
-        runs = ", ".join(f"{t:.2f}" for t in times[name])
-        user = statistics.median(u for u, _ in cpu[name])
-        system = statistics.median(s for _, s in cpu[name])
+    for name, done in runs.items():
+        walls = ", ".join(f"{m.seconds:.2f}" for m in done)
         lines.append(
-            f"| {name} | {median[name]:.3f} s | {user:.1f} + {system:.1f} s "
-            f"| {memory[name]} MiB | {runs} |"
+            f"| {name} | {median[name]:.3f} s | {_cpu(done)} | {memory[name]} MiB | {walls} |"
         )
     output = wcit / "output"
     files = [p for p in output.rglob("*") if p.is_file()]
@@ -342,6 +335,15 @@ def main() -> None:
     if args.results:
         with args.results.open("a", encoding="utf-8") as handle:
             handle.write("\n".join(lines) + "\n")
+
+
+def _cpu(done: list[Measured]) -> str:
+    """Return the median user and system CPU seconds of a case's runs, or "not measured"."""
+    user = [m.user for m in done if m.user is not None]
+    system = [m.system for m in done if m.system is not None]
+    if len(user) < len(done) or len(system) < len(done):
+        return "not measured"
+    return f"{statistics.median(user):.1f} + {statistics.median(system):.1f} s"
 
 
 def _met(met: bool) -> str:
